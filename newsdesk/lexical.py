@@ -1,0 +1,140 @@
+"""The BM25 half of the index: terms, building from the ledger, persisting, loading.
+
+The BM25 index is derived data: it is rebuilt from the ledger (never from the article files)
+when ingest changes the index, saved under `bm25/`, and stamped with the ledger generation it
+reflects so that a reader can tell when it is stale and reload it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from newsdesk import schema
+from newsdesk.errors import IndexCorruptError
+from newsdesk.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+_WORD = re.compile(r"[^\W_]+(?:['\u2019.][^\W_]+)*", re.UNICODE)
+STAMP_FILE = "stamp.json"
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    said says say according""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stemmed content words: the unit of BM25 matching."""
+    words = [w.replace("\u2019", "'").replace(".", "") for w in _WORD.findall(text.lower())]
+    words = [w[:-2] if w.endswith("'s") else w for w in words]
+    kept = [w for w in words if w and w not in STOPWORDS]
+    return list(_stemmer().stemWords(kept))
+
+
+@dataclass
+class Bm25:
+    """A loaded BM25 index over the chunks of one ledger generation."""
+
+    model: Any  # bm25s.BM25
+    chunk_ids: list[str]
+    generation: int
+
+    def scores(self, query_terms: list[str]) -> np.ndarray:
+        vocab = self.model.vocab_dict
+        known = [t for t in query_terms if t in vocab]
+        if not known or not self.chunk_ids:
+            return np.zeros(len(self.chunk_ids), dtype=np.float32)
+        return np.asarray(self.model.get_scores(known), dtype=np.float32)
+
+
+def build(ledger: Ledger) -> Bm25:
+    import bm25s
+
+    chunk_ids: list[str] = []
+    corpus: list[list[str]] = []
+    for c in ledger.iter_chunks():
+        chunk_ids.append(c.chunk_id)
+        corpus.append(terms(schema.embedding_text(c.title, c.text)) or ["\u2205"])
+    model = bm25s.BM25()
+    if corpus:
+        model.index(corpus, show_progress=False)
+    return Bm25(model, chunk_ids, ledger.generation)
+
+
+def save(index: Bm25, index_dir: Path) -> None:
+    """Write atomically: a new folder, then rename over the old one."""
+    final = Path(index_dir) / schema.BM25_DIR
+    tmp = Path(index_dir) / f"{schema.BM25_DIR}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if index.chunk_ids:
+        index.model.save(str(tmp), show_progress=False)
+    (tmp / "chunk_ids.json").write_text(json.dumps(index.chunk_ids), encoding="utf-8")
+    (tmp / STAMP_FILE).write_text(json.dumps({"generation": index.generation}), encoding="utf-8")
+    old = Path(index_dir) / f"{schema.BM25_DIR}.old-{os.getpid()}"
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def stamp(index_dir: Path) -> int | None:
+    try:
+        data = json.loads((Path(index_dir) / schema.BM25_DIR / STAMP_FILE).read_text("utf-8"))
+        return int(data["generation"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def load(index_dir: Path) -> Bm25:
+    import bm25s
+
+    folder = Path(index_dir) / schema.BM25_DIR
+    generation = stamp(index_dir)
+    if generation is None:
+        raise IndexCorruptError(f"no BM25 index at {folder}")
+    try:
+        chunk_ids = json.loads((folder / "chunk_ids.json").read_text("utf-8"))
+        model = bm25s.BM25.load(str(folder), show_progress=False) if chunk_ids else bm25s.BM25()
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"BM25 index at {folder} is damaged: {exc}") from exc
+    return Bm25(model, chunk_ids, generation)
+
+
+def load_or_build(ledger: Ledger, index_dir: Path) -> Bm25:
+    """The current BM25 index: the saved one if it matches the ledger, else rebuilt."""
+    if stamp(index_dir) == ledger.generation:
+        try:
+            return load(index_dir)
+        except IndexCorruptError as exc:
+            log.warning("rebuilding BM25: %s", exc)
+    index = build(ledger)
+    try:
+        save(index, index_dir)
+    except OSError as exc:  # a read-only index can still be searched
+        log.warning("could not save the rebuilt BM25 index: %s", exc)
+    return index

@@ -1,0 +1,122 @@
+"""The domain types every package speaks in.
+
+Data flows one way: files -> Article -> Chunk -> index -> Passage -> Answer (with Citations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as extracted from a file, record, feed entry or web page."""
+
+    doc_id: str
+    title: str
+    text: str  # the clean body text; chunk offsets point into this string
+    source: str = ""
+    published: str = ""  # ISO 8601 date ("2005-03-01") or "" when unknown
+    url: str = ""
+    category: str = ""
+    author: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A slice of an article's text, on sentence boundaries."""
+
+    chunk_id: str
+    doc_id: str
+    position: int  # 0-based index of the chunk within its article
+    start: int  # character offset into Article.text (inclusive)
+    end: int  # character offset into Article.text (exclusive)
+    text: str  # == article.text[start:end]
+    n_tokens: int
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions on what retrieval may return. Dates are inclusive."""
+
+    since: date | None = None
+    until: date | None = None
+    sources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+    @property
+    def has_date(self) -> bool:
+        return self.since is not None or self.until is not None
+
+    def is_empty(self) -> bool:
+        return not (self.has_date or self.sources or self.categories)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its score and its article's metadata."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    position: int
+    score: float
+    title: str = ""
+    source: str = ""
+    published: str = ""
+    url: str = ""
+    category: str = ""
+    aliases: tuple[str, ...] = ()
+    similarity: float = 0.0  # cosine similarity of the chunk to the question (dense evidence)
+    lexical: float = 0.0  # BM25 score of the chunk (lexical evidence)
+
+
+@dataclass(frozen=True)
+class ArticleHit:
+    """An article in the ranked result list, with its best passages."""
+
+    doc_id: str
+    score: float
+    passages: tuple[Passage, ...]
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def best(self) -> Passage:
+        return self.passages[0]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What an `[n]` in an answer points to."""
+
+    n: int
+    passage: Passage
+    quote: str = ""  # the cited sentence(s), verbatim from passage.text
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer and the evidence it rests on."""
+
+    question: str
+    standalone_question: str
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    retrieved: tuple[ArticleHit, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    unsupported: tuple[str, ...] = ()  # generated sentences with no supporting citation
+    notice: str = ""  # e.g. "LLM server unavailable; answered extractively"
+
+
+@dataclass(frozen=True)
+class Composed:
+    """What an answerer produces from the question and the ranked articles."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    unsupported: tuple[str, ...] = ()
+    notice: str = ""

@@ -1,0 +1,290 @@
+"""Hybrid search: BM25 and dense vectors, fused by weighted reciprocal rank, grouped to articles.
+
+Chunks are ranked first (each list filtered the same way), fused, then grouped to their
+articles: an article's score is its best chunk's plus a smaller share of its second best, so a
+story that matches in two places beats one lucky sentence. Duplicate articles share chunks (the
+ledger stores identical texts once) and come back as one hit carrying its aliases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+import numpy as np
+
+from newsdesk import lexical, schema
+from newsdesk.config import Settings
+from newsdesk.embedding import Embedder, load_embedder
+from newsdesk.index import Index
+from newsdesk.ledger import StoredChunk
+from newsdesk.types import Article, ArticleHit, Filters, Passage
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "dense", "bm25")
+RRF_K = 60.0
+DENSE_WEIGHT = 1.0
+BM25_WEIGHT = 1.0
+SECOND_CHUNK_SHARE = 0.3
+PASSAGES_PER_ARTICLE = 3
+
+
+@dataclass
+class _Table:
+    """Per-chunk metadata in BM25 row order, for filtering BM25 scores without SQL."""
+
+    chunk_ids: list[str]
+    doc: list[str]
+    day: np.ndarray  # int32, -1 when undated
+    source: np.ndarray  # object array of str
+    category: np.ndarray
+
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        if filters.is_empty():
+            return None
+        keep = np.ones(len(self.chunk_ids), dtype=bool)
+        if filters.since is not None:
+            since = schema.day_number(filters.since.isoformat())
+            keep &= self.day >= (since if since is not None else 0)
+        if filters.until is not None:
+            until = schema.day_number(filters.until.isoformat())
+            keep &= (self.day >= 0) & (self.day <= (until if until is not None else 0))
+        if filters.sources:
+            keep &= np.isin(self.source, list(filters.sources))
+        if filters.categories:
+            keep &= np.isin(self.category, list(filters.categories))
+        return keep
+
+
+@dataclass
+class _Candidate:
+    chunk_id: str
+    score: float = 0.0
+    similarity: float | None = None
+    lexical: float = 0.0
+
+
+class Searcher:
+    """Reads one index. Thread-safe; notices when another process changed the index."""
+
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder) -> None:
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self._lock = threading.RLock()
+        self._generation = -1
+        self._bm25: lexical.Bm25 | None = None
+        self._table: _Table | None = None
+        self.refresh()
+
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder | None = None) -> Searcher:
+        index = Index.open(settings, create=False)
+        try:
+            if embedder is None:
+                embedder = load_embedder(
+                    settings.embedding_model,
+                    settings.embedding_backend,
+                    batch_size=settings.embedding_batch_size,
+                    cache_dir=index.dir / "models",
+                )
+            index.check_identity(embedder.identity, embedder.dimension, settings)
+            return cls(settings, index, embedder)
+        except BaseException:
+            index.close()
+            raise
+
+    def close(self) -> None:
+        self.index.close()
+
+    # ------------------------------------------------------------ freshness
+    def refresh(self) -> bool:
+        """Reload BM25 and the chunk table if an ingest changed the index. True if reloaded."""
+        with self._lock:
+            generation = self.index.ledger.generation
+            if generation == self._generation:
+                return False
+            bm25 = lexical.load_or_build(self.index.ledger, self.index.dir)
+            rows = {r[0]: r for r in self.index.ledger.chunk_table()}
+            order = [rows[c] for c in bm25.chunk_ids if c in rows]
+            if len(order) != len(bm25.chunk_ids):  # BM25 older than the ledger: rebuild
+                bm25 = lexical.build(self.index.ledger)
+                order = [rows[c] for c in bm25.chunk_ids]
+            self._table = _Table(
+                chunk_ids=bm25.chunk_ids,
+                doc=[r[1] for r in order],
+                day=np.array([_day(r[2]) for r in order], dtype=np.int32),
+                source=np.array([r[3] for r in order], dtype=object),
+                category=np.array([r[4] for r in order], dtype=object),
+            )
+            self._bm25 = bm25
+            self._generation = generation
+            log.info("index generation %d loaded: %d chunks", generation, len(bm25.chunk_ids))
+            return True
+
+    # ------------------------------------------------------------ ranking
+    def _bm25_ranked(self, query: str, filters: Filters, pool: int) -> list[_Candidate]:
+        assert self._bm25 is not None and self._table is not None
+        scores = self._bm25.scores(lexical.terms(query))
+        mask = self._table.mask(filters)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        n = min(pool, int(np.count_nonzero(scores > 0)))
+        if n == 0:
+            return []
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        ids = self._table.chunk_ids
+        return [_Candidate(ids[i], lexical=float(scores[i])) for i in top]
+
+    def _dense_ranked(self, query: str, filters: Filters, pool: int) -> list[_Candidate]:
+        vector = self.embedder.embed_query(query)
+        hits = self.index.vectors.query(vector, pool, filters)
+        return [_Candidate(h.chunk_id, similarity=h.similarity) for h in hits]
+
+    def rank_chunks(self, query: str, filters: Filters, mode: str, pool: int) -> list[_Candidate]:
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; choose from {', '.join(MODES)}")
+        fused: dict[str, _Candidate] = {}
+        lists: list[tuple[float, list[_Candidate]]] = []
+        if mode in ("hybrid", "dense"):
+            lists.append((DENSE_WEIGHT, self._dense_ranked(query, filters, pool)))
+        if mode in ("hybrid", "bm25"):
+            lists.append((BM25_WEIGHT, self._bm25_ranked(query, filters, pool)))
+        for weight, ranked in lists:
+            for rank, cand in enumerate(ranked):
+                got = fused.setdefault(cand.chunk_id, _Candidate(cand.chunk_id))
+                got.score += weight / (RRF_K + rank + 1)
+                if cand.similarity is not None:
+                    got.similarity = cand.similarity
+                got.lexical = max(got.lexical, cand.lexical)
+        return sorted(fused.values(), key=lambda c: -c.score)
+
+    def search(
+        self,
+        question: str,
+        *,
+        filters: Filters | None = None,
+        mode: str = "hybrid",
+        k: int = 10,
+        recency: bool = False,
+    ) -> list[ArticleHit]:
+        """The `k` best articles for `question`, each with its best passages."""
+        filters = filters or Filters()
+        self.refresh()
+        with self._lock:
+            pool = max(100, 10 * k)
+            ranked = self.rank_chunks(question, filters, mode, pool)
+            if not ranked:
+                return []
+            stored = self.index.ledger.get_chunks([c.chunk_id for c in ranked])
+        floor_sim = min((c.similarity for c in ranked if c.similarity is not None), default=0.0)
+        by_doc: dict[str, list[tuple[_Candidate, StoredChunk]]] = {}
+        for cand in ranked:
+            chunk = stored.get(cand.chunk_id)
+            if chunk is None:  # removed by a concurrent ingest
+                continue
+            by_doc.setdefault(chunk.doc_id, []).append((cand, chunk))
+        scored: list[tuple[float, str]] = []
+        for doc_id, items in by_doc.items():
+            score = items[0][0].score
+            if len(items) > 1:
+                score += SECOND_CHUNK_SHARE * items[1][0].score
+            scored.append((score, doc_id))
+        if recency:
+            scored = _prefer_recent(scored, by_doc)
+        scored.sort(key=lambda s: -s[0])
+        hits: list[ArticleHit] = []
+        seen_text: set[str] = set()
+        top_docs = [d for _, d in scored[: 3 * k]]
+        with self._lock:
+            aliases = self.index.ledger.aliases_of(top_docs)
+        for score, doc_id in scored:
+            items = by_doc[doc_id]
+            fingerprint = _fingerprint(items[0][1].text)
+            if fingerprint in seen_text:
+                continue  # a near-identical story already holds a slot
+            seen_text.add(fingerprint)
+            passages = tuple(
+                _passage(c, s, floor_sim, tuple(aliases.get(doc_id, ())))
+                for c, s in items[:PASSAGES_PER_ARTICLE]
+            )
+            hits.append(ArticleHit(doc_id, score, passages, tuple(aliases.get(doc_id, ()))))
+            if len(hits) >= k:
+                break
+        return hits
+
+    # ------------------------------------------------------------ archive facts
+    def stats(self) -> dict[str, object]:
+        with self._lock:
+            return self.index.ledger.stats()
+
+    def latest_date(self) -> date | None:
+        latest = self.stats().get("latest")
+        return date.fromisoformat(str(latest)[:10]) if latest else None
+
+    def article(self, doc_id: str) -> Article | None:
+        with self._lock:
+            return self.index.ledger.article(doc_id)
+
+    def recent_titles(self, limit: int) -> list[tuple[str, str]]:
+        with self._lock:
+            return self.index.ledger.titles(limit)
+
+
+def _day(published: str) -> int:
+    day = schema.day_number(published)
+    return -1 if day is None else day
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha1(" ".join(text.lower().split()).encode("utf-8")).hexdigest()
+
+
+def _passage(c: _Candidate, s: StoredChunk, floor_sim: float, aliases: tuple[str, ...]) -> Passage:
+    return Passage(
+        chunk_id=s.chunk_id,
+        doc_id=s.doc_id,
+        text=s.text,
+        start=s.start,
+        end=s.end,
+        position=s.position,
+        score=c.score,
+        title=s.title,
+        source=s.source,
+        published=s.published,
+        url=s.url,
+        category=s.category,
+        aliases=aliases,
+        similarity=c.similarity if c.similarity is not None else floor_sim,
+        lexical=c.lexical,
+    )
+
+
+def _prefer_recent(
+    scored: list[tuple[float, str]], by_doc: dict[str, list[tuple[_Candidate, StoredChunk]]]
+) -> list[tuple[float, str]]:
+    """Blend relevance with recency among the candidates: newer dated articles rise."""
+    days = {d: schema.day_number(items[0][1].published) for d, items in by_doc.items()}
+    known = [v for v in days.values() if v is not None]
+    if not known or not scored:
+        return scored
+    lo, hi = min(known), max(known)
+    top = max(s for s, _ in scored)
+    out = []
+    for score, doc in scored:
+        day = days.get(doc)
+        fresh = 0.0 if day is None or hi == lo else (day - lo) / (hi - lo)
+        out.append((score + 0.5 * top * fresh, doc))
+    return out
+
+
+def passages_of(hits: Sequence[ArticleHit]) -> list[Passage]:
+    return [p for h in hits for p in h.passages]
+
+
+__all__ = ["MODES", "Searcher", "passages_of"]

@@ -1,0 +1,320 @@
+"""Ingest end to end: real loaders, real model, real Chroma, real BM25."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLE, SHARED_DATA, make_settings
+from ingest.pipeline import ingest
+from newsdesk import lexical
+from newsdesk.errors import ConfigError, EmbeddingModelMismatchError, IndexCorruptError
+from newsdesk.index import Index
+from newsdesk.ledger import Ledger
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+ARTICLE = """Harbour crane collapse halts container traffic
+
+A crane at the east harbour collapsed on Monday night, halting container traffic for two days.
+Nobody was hurt, the port authority said, because the night shift had just ended.
+Engineers blamed a corroded bolt in the crane's base. The authority will inspect its other cranes.
+"""
+
+
+def snapshot(index: Path, **kw: object) -> dict[str, object]:
+    """Everything that defines an index's content, in comparable form."""
+    settings = make_settings(index, **kw)
+    idx = Index.open(settings, create=False)
+    try:
+        led = idx.ledger
+        articles = sorted(led.all_article_hashes().items())
+        chunks = sorted(c.chunk_id for c in led.iter_chunks())
+        vector_ids = sorted(idx.vectors.all_ids())
+        bm25 = lexical.load_or_build(led, index)
+        return {
+            "articles": articles,
+            "chunks": chunks,
+            "vectors": vector_ids,
+            "bm25": sorted(bm25.chunk_ids),
+            "pending": led.pending("add") + led.pending("delete"),
+        }
+    finally:
+        idx.close()
+
+
+def assert_consistent(snap: dict[str, object]) -> None:
+    assert snap["chunks"] == snap["vectors"], "ledger and Chroma disagree"
+    assert snap["chunks"] == snap["bm25"], "ledger and BM25 disagree"
+    assert snap["pending"] == []
+
+
+def test_sample_archive_ingests_every_format(sample_index: Path) -> None:
+    led = Ledger.open(sample_index, create=False)
+    try:
+        stats = led.stats()
+        assert stats["articles"] == 6
+        assert stats["embedding_model"] == "all-MiniLM-L6-v2"
+        ids = set(led.all_article_hashes())
+        assert "world/ibtimes-russia-urges-kyiv-peace-talks.md" in ids
+        assert "science/comet-brightens" in ids  # a JSON record's id
+        assert "local/market.html" in ids
+        seed = led.article("world/ibtimes-russia-urges-kyiv-peace-talks.md")
+        assert seed is not None and seed.source == "IBTimes" and seed.published == "2022-11-24"
+        html = led.article("local/market.html")
+        assert html is not None and "trackingPixel" not in html.text and "Cookie" not in html.text
+        for c in led.iter_chunks():  # offsets point into the article text
+            art = led.article(c.doc_id)
+            assert art is not None and art.text[c.start : c.end] == c.text
+    finally:
+        led.close()
+    assert_consistent(snapshot(sample_index))
+
+
+def test_reingest_is_a_noop_and_update_replaces_chunks(tmp_path: Path, embedder) -> None:
+    folder = tmp_path / "news"
+    shutil.copytree(SAMPLE, folder)
+    settings = make_settings(tmp_path / "index")
+    first = ingest(settings, [str(folder)], embedder=embedder)
+    before = snapshot(tmp_path / "index")
+
+    again = ingest(settings, [str(folder)], embedder=embedder)
+    assert (again.articles_added, again.articles_updated, again.chunks_added) == (0, 0, 0)
+    assert again.articles_unchanged == first.articles_added
+    assert snapshot(tmp_path / "index") == before
+
+    target = folder / "local" / "library-reopens.txt"
+    target.write_text(target.read_text() + "\nThe cafe also repairs laptops.\n")
+    changed = ingest(settings, [str(folder)], embedder=embedder)
+    assert changed.articles_updated == 1 and changed.articles_added == 0
+    assert changed.chunks_removed >= 1 and changed.chunks_added >= 1
+    after = snapshot(tmp_path / "index")
+    assert_consistent(after)
+    assert len(after["chunks"]) == len(before["chunks"])  # old chunks replaced, no orphans
+    assert set(after["chunks"]) != set(before["chunks"])
+
+
+def test_prune_removes_articles_whose_files_are_gone(tmp_path: Path, embedder) -> None:
+    folder = tmp_path / "news"
+    write(folder / "a.txt", ARTICLE)
+    write(folder / "b.txt", ARTICLE.replace("east", "west").replace("Harbour", "Dock"))
+    settings = make_settings(tmp_path / "index")
+    ingest(settings, [str(folder)], embedder=embedder)
+    (folder / "b.txt").unlink()
+    kept = ingest(settings, [str(folder)], embedder=embedder)
+    assert kept.articles_removed == 0  # without --prune nothing is removed
+    pruned = ingest(settings, [str(folder)], prune=True, embedder=embedder)
+    assert pruned.articles_removed == 1 and pruned.chunks_removed >= 1
+    snap = snapshot(tmp_path / "index")
+    assert [a for a, _ in snap["articles"]] == ["a.txt"]  # type: ignore[union-attr]
+    assert_consistent(snap)
+
+
+def test_duplicates_are_embedded_once_and_recorded_as_aliases(tmp_path: Path, embedder) -> None:
+    folder = tmp_path / "news"
+    write(folder / "sport" / "x.txt", ARTICLE)
+    write(folder / "world" / "y.txt", ARTICLE)
+    write(folder / "z.txt", "Another story\n\nSomething else entirely happened in the town.\n")
+    settings = make_settings(tmp_path / "index")
+    report = ingest(settings, [str(folder)], embedder=embedder)
+    assert report.articles_added == 2 and report.duplicates == 1
+    led = Ledger.open(tmp_path / "index", create=False)
+    try:
+        assert led.all_aliases() == {"world/y.txt": "sport/x.txt"}
+        assert led.stats()["articles"] == 2
+    finally:
+        led.close()
+    # Removing the original promotes the alias; the shared chunks stay.
+    (folder / "sport" / "x.txt").unlink()
+    pruned = ingest(settings, [str(folder)], prune=True, embedder=embedder)
+    assert pruned.articles_removed == 1 and pruned.chunks_removed == 0
+    led = Ledger.open(tmp_path / "index", create=False)
+    try:
+        assert led.all_aliases() == {}
+        art = led.article("world/y.txt")
+        assert art is not None and art.category == "world"
+    finally:
+        led.close()
+    assert_consistent(snapshot(tmp_path / "index"))
+
+
+def test_bad_inputs_are_reported_and_skipped_without_losing_stored_articles(
+    tmp_path: Path, embedder
+) -> None:
+    folder = tmp_path / "news"
+    write(folder / "good.txt", ARTICLE)
+    settings = make_settings(tmp_path / "index", max_file_bytes=50_000)
+    ingest(settings, [str(folder)], embedder=embedder)
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02PNG\x00" * 100)
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "latin.txt").write_bytes("Caf\xe9 news\n\nA caf\xe9 opened.".encode("latin-1"))
+    write(folder / "records.jsonl", '{"title": "Fine", "text": "A fine record about ports."}\n'
+          '{"title": "Broken", "text": \n')
+    write(folder / "huge.txt", "Big\n\n" + "word " * 20_000)
+    report = ingest(settings, [str(folder)], embedder=embedder)
+    reasons = {Path(e.path).name.split("#")[0]: e.reason for e in report.errors}
+    assert set(reasons) == {"binary.txt", "empty.txt", "latin.txt", "records.jsonl", "huge.txt"}
+    assert "2" in [e.path.split("#")[-1] for e in report.errors if "records" in e.path][0] or any(
+        "line 2" in e.reason for e in report.errors
+    )
+    assert report.articles_unchanged == 1 and report.articles_added == 1  # good.txt, the record
+    snap = snapshot(tmp_path / "index")
+    assert {a for a, _ in snap["articles"]} >= {"good.txt"}  # type: ignore[union-attr]
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "newsdesk.cli", *args],
+        capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})},
+    )
+
+
+def test_cli_ingest_json_contract_and_exit_codes(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    write(folder / "a.txt", ARTICLE)
+    index = tmp_path / "index"
+    done = cli("ingest", str(folder), "--index", str(index), "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert set(out) == {"files_seen", "articles_added", "articles_updated", "articles_unchanged",
+                        "articles_removed", "duplicates", "chunks_added", "chunks_removed",
+                        "errors", "seconds"}
+    assert out["articles_added"] == 1 and out["files_seen"] == 1
+    stats = json.loads(cli("stats", "--index", str(index), "--json").stdout)
+    assert {"articles", "chunks", "sources", "earliest", "latest", "embedding_model"} <= set(stats)
+    # Every file failing is an error exit with a one-line reason naming the file.
+    bad = tmp_path / "bad"
+    (bad).mkdir()
+    (bad / "empty.txt").write_bytes(b"")
+    failed = cli("ingest", str(bad), "--index", str(index))
+    assert failed.returncode != 0
+    assert "empty.txt" in failed.stderr and "Traceback" not in failed.stderr
+    missing = cli("stats", "--index", str(tmp_path / "nothing"))
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1
+    assert "no Newsdesk index" in missing.stderr
+
+
+def test_model_and_chunking_mismatch_are_clear_errors(tmp_path: Path, embedder) -> None:
+    folder = tmp_path / "news"
+    write(folder / "a.txt", ARTICLE)
+    ingest(make_settings(tmp_path / "index"), [str(folder)], embedder=embedder)
+    with pytest.raises(ConfigError, match="chunk"):
+        ingest(make_settings(tmp_path / "index", chunk_tokens=100), [str(folder)],
+               embedder=embedder)
+    from newsdesk.embedding import resolve_model_path
+
+    copy = tmp_path / "my-minilm"
+    shutil.copytree(resolve_model_path("all-MiniLM-L6-v2"), copy)
+    with pytest.raises(EmbeddingModelMismatchError, match="my-minilm"):
+        ingest(make_settings(tmp_path / "index", embedding_model=str(copy)), [str(folder)])
+
+
+def test_foreign_directory_is_refused(tmp_path: Path, embedder) -> None:
+    foreign = tmp_path / "photos"
+    write(foreign / "holiday.jpg", "not an index")
+    with pytest.raises(IndexCorruptError, match="not empty"):
+        ingest(make_settings(foreign), [str(SAMPLE)], embedder=embedder)
+    assert sorted(p.name for p in foreign.iterdir()) == ["holiday.jpg"]
+    garbage = tmp_path / "garbage"
+    write(garbage / "ledger.sqlite", "this is not sqlite" * 100)
+    with pytest.raises(IndexCorruptError):
+        ingest(make_settings(garbage), [str(SAMPLE)], embedder=embedder)
+
+
+@pytest.mark.server
+def test_chroma_server_mode_behaves_like_embedded(tmp_path: Path, embedder, chroma_server) -> None:
+    folder = tmp_path / "news"
+    shutil.copytree(SAMPLE, folder)
+    settings = make_settings(tmp_path / "index", chroma_url=chroma_server.url)
+    first = ingest(settings, [str(folder)], embedder=embedder)
+    assert first.articles_added == 6
+    assert not (tmp_path / "index" / "chroma").exists()  # vectors live on the server
+    snap = snapshot(tmp_path / "index", chroma_url=chroma_server.url)
+    assert_consistent(snap)
+    again = ingest(settings, [str(folder)], embedder=embedder)
+    assert again.articles_added == 0 and again.articles_unchanged == 6
+    (folder / "local" / "library-reopens.txt").unlink()
+    ingest(settings, [str(folder)], prune=True, embedder=embedder)
+    assert_consistent(snapshot(tmp_path / "index", chroma_url=chroma_server.url))
+
+
+def _kill_corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    bbc = SHARED_DATA / "bbc"
+    if bbc.is_dir():
+        for cat in ("business", "tech"):
+            for f in sorted((bbc / cat).glob("*.txt"))[:20]:
+                write(folder / cat / f.name, f.read_text(encoding="utf-8"))
+        # An exact duplicate, so the kill can land between a text and its alias.
+        write(folder / "dupe" / "copy.txt", (folder / "tech" / sorted(
+            p.name for p in (folder / "tech").iterdir())[0]).read_text())
+    else:  # pragma: no cover - CI has ../shared
+        shutil.copytree(SAMPLE, folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_then_rerun_equals_uninterrupted(
+    tmp_path: Path, embedder
+) -> None:
+    folder = _kill_corpus(tmp_path)
+    reference = tmp_path / "reference"
+    ingest(make_settings(reference), [str(folder)], embedder=embedder)
+    expected = snapshot(reference)
+    assert_consistent(expected)
+    rng = random.Random(20261127)
+    env = {"NEWSDESK_INGEST_BATCH_CHUNKS": "24"}
+    outcomes = []
+    for run in range(10):
+        index = tmp_path / f"run{run}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newsdesk.cli", "ingest", str(folder), "--index", str(index)],
+            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        # Wait for the ledger to exist (model loaded, index created), then kill at a random
+        # moment of the write phase: each run dies at a different point.
+        deadline = time.monotonic() + 120
+        while not (index / "ledger.sqlite").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 12.0))
+        killed = proc.poll() is None
+        if killed:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        outcomes.append(killed)
+        ingest(make_settings(index, ingest_batch_chunks=24), [str(folder)], embedder=embedder)
+        got = snapshot(index)
+        assert_consistent(got)
+        assert got["articles"] == expected["articles"], f"run {run}"
+        assert got["chunks"] == expected["chunks"], f"run {run}"
+    assert sum(outcomes) >= 7, f"too few runs were actually killed: {outcomes}"
+
+
+@pytest.mark.slow
+def test_shared_archive_counts_and_noop_rerun(shared_index: Path, embedder) -> None:
+    led = Ledger.open(shared_index, create=False)
+    try:
+        stats = led.stats()
+        aliases = led.all_aliases()
+    finally:
+        led.close()
+    assert stats["articles"] == 2128
+    assert len(aliases) == 98 and len(set(aliases.values())) == 98
+    again = ingest(make_settings(shared_index), [str(SHARED_DATA)], embedder=embedder)
+    assert again.articles_added == 0 and again.articles_removed == 0
+    assert again.chunks_added == 0 and again.articles_unchanged == 2128 + 98
+    assert again.duplicates == 0 and not again.errors
