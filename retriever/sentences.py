@@ -12,7 +12,7 @@ import re
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof sr jr st mt gen col capt lt sgt rep sen gov pres rev hon
-    inc ltd corp co plc bros dept est fig no vol vs etc approx jan feb mar apr jun jul aug
+    inc ltd corp co plc bros dept est fig vol vs etc approx jan feb mar apr jun jul aug
     sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m""".split()
 )
 
@@ -32,6 +32,9 @@ def _is_abbreviation(text: str, dot: int) -> bool:
         return False
     if word in _ABBREVIATIONS:
         return True
+    if word == "no":  # "No. 10" abbreviates number; "said no." ends a sentence
+        rest = text[dot + 1 : dot + 3].lstrip()
+        return bool(rest) and rest[0].isdigit()
     return len(word) == 1 and word.isalpha() and text[start].isupper()
 
 
