@@ -62,15 +62,27 @@ def _cut_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[in
             cut = last  # one enormous word: cutting inside it is the only way
         spans.append((start + offsets[first], start + offsets[cut]))
         first = cut
-    out = []
+    out: list[tuple[int, int]] = []
     for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append((s, e))
+        out.extend(_fit(text, s, e, max_tokens))
     return out
+
+
+def _fit(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
+    """Trim a span and halve it until it re-encodes within `max_tokens` (token boundaries
+    inside multi-byte characters can make a cut piece encode to a few more tokens)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end <= start:
+        return []
+    if end - start == 1 or len(encoding().encode_ordinary(text[start:end])) <= max_tokens:
+        return [(start, end)]
+    mid = (start + end) // 2
+    space = text.rfind(" ", start + 1, mid + 1)
+    cut = space if space > start else mid
+    return _fit(text, start, cut, max_tokens) + _fit(text, cut, end, max_tokens)
 
 
 def _word_boundary(piece: str, offset: int) -> bool:
@@ -101,6 +113,9 @@ def chunk_text(content: str, text: str, *, max_tokens: int, overlap: int) -> lis
         while j + 1 < len(units) and total + counts[j + 1] + 1 <= max_tokens:
             j += 1
             total += counts[j] + 1
+        # Separators can tokenise differently once joined: trust only the real count.
+        while j > i and len(enc.encode_ordinary(text[units[i][0] : units[j][1]])) > max_tokens:
+            j -= 1
         groups.append((i, j))
         if j + 1 >= len(units):
             break

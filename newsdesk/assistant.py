@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
@@ -82,16 +82,19 @@ class Assistant:
         question = clean_question(question, self.settings.max_question_chars)
         history = [clean_question(h, self.settings.max_question_chars) for h in history if h]
         standalone = rewrite_followup(question, history)
-        filters = filters or Filters()
+        asked = filters or Filters()
         latest = self.searcher.latest_date()
-        filters, recency = apply_date_words(standalone, filters, today=latest or date.today())
-        hits = self.searcher.search(
-            standalone,
-            filters=filters,
-            mode=mode or self.settings.mode,
-            k=k or self.settings.k,
-            recency=recency,
-        )
+        filters, recency = apply_date_words(standalone, asked, today=latest or date.today())
+        mode = mode or self.settings.mode
+        k = k or self.settings.k
+        hits = self.searcher.search(standalone, filters=filters, mode=mode, k=k, recency=recency)
+        if filters != asked and len(hits) < k:
+            # Dates read from the question are a preference, not a wall: many archives have
+            # undated articles, and "profits in 2004" may be reported in 2005. Matches inside
+            # the range come first, then the best of the rest.
+            seen = {h.doc_id for h in hits}
+            rest = self.searcher.search(standalone, filters=asked, mode=mode, k=k, recency=recency)
+            hits += [h for h in rest if h.doc_id not in seen][: k - len(hits)]
         refused = not is_answerable(standalone, hits)
         return Retrieval(
             question, standalone, filters, tuple(hits), refused, time.perf_counter() - started
@@ -189,4 +192,4 @@ def build_assistant(settings: Settings) -> Assistant:
     return Assistant(settings, searcher, build_answerer(settings))
 
 
-__all__ = ["Assistant", "Retrieval", "build_assistant", "clean_question", "replace"]
+__all__ = ["Assistant", "Retrieval", "build_assistant", "clean_question"]
