@@ -385,12 +385,34 @@ def ingest(
                     dropped = file in files_ok.get(origin, set()) and doc_id not in seen
                     if gone or dropped:
                         job.remove(doc_id)
+        _store_example_questions(index, inputs)
         if lexical.stamp(index.dir) != index.ledger.generation:
             lexical.save(lexical.build(index.ledger), index.dir)
     finally:
         index.close()
     job.report.seconds = time.perf_counter() - started
     return job.report
+
+
+EXAMPLES_FILE = ".newsdesk-questions"
+
+
+def _store_example_questions(index: Index, inputs: Sequence[str]) -> None:
+    """An archive folder may suggest questions for the UI: one per line in a hidden
+    `.newsdesk-questions` file at its top. They are kept in the ledger."""
+    from pathlib import Path
+
+    questions: list[str] = []
+    for raw in inputs:
+        path = Path(raw) / EXAMPLES_FILE
+        if path.is_file():
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            questions += [q.strip() for q in lines if q.strip() and not q.startswith("#")]
+    if questions:
+        import json
+
+        with index.ledger.transaction():
+            index.ledger.set_meta("example_questions", json.dumps(questions[:20]))
 
 
 def _origins_of(inputs: Sequence[str]) -> set[str]:

@@ -166,7 +166,9 @@ class Assistant:
     def example_questions(self, n: int = 4) -> list[str]:
         from retriever.examples import example_questions
 
-        return example_questions(self.searcher.recent_titles(50), n)
+        curated = self.searcher.curated_questions()
+        generated = example_questions(self.searcher.recent_titles(50), n)
+        return list(dict.fromkeys(curated + generated))[:n]
 
     def with_settings(self, **changes: object) -> Assistant:
         return Assistant(self.settings.model_copy(update=changes), self.searcher, self.answerer)

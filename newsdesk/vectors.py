@@ -166,3 +166,13 @@ class VectorStore:
         )
         ids, dists = got["ids"][0], got["distances"][0]
         return [VectorHit(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by id (ids not in the store are left out)."""
+        if not ids:
+            return {}
+        got = self._call("get", "get", ids=list(ids), include=["embeddings"])
+        return {
+            cid: np.asarray(vec, dtype=np.float32)
+            for cid, vec in zip(got["ids"], got["embeddings"], strict=True)
+        }

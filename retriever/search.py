@@ -31,6 +31,8 @@ DENSE_WEIGHT = 1.0
 BM25_WEIGHT = 1.0
 SECOND_CHUNK_SHARE = 0.3
 PASSAGES_PER_ARTICLE = 3
+FUSION = "convex"  # or "rrf"
+ALPHA = 0.5  # weight of the dense score in the convex combination
 
 
 @dataclass
@@ -79,6 +81,9 @@ class Searcher:
         self._generation = -1
         self._bm25: lexical.Bm25 | None = None
         self._table: _Table | None = None
+        self._row: dict[str, int] = {}
+        self._last_bm25: np.ndarray | None = None
+        self._qcache: tuple[str, np.ndarray] | None = None
         self.refresh()
 
     @classmethod
@@ -122,6 +127,7 @@ class Searcher:
                 category=np.array([r[4] for r in order], dtype=object),
             )
             self._bm25 = bm25
+            self._row = {c: i for i, c in enumerate(bm25.chunk_ids)}
             self._generation = generation
             log.info("index generation %d loaded: %d chunks", generation, len(bm25.chunk_ids))
             return True
@@ -130,6 +136,7 @@ class Searcher:
     def _bm25_ranked(self, query: str, filters: Filters, pool: int) -> list[_Candidate]:
         assert self._bm25 is not None and self._table is not None
         scores = self._bm25.scores(lexical.terms(query))
+        self._last_bm25 = scores
         mask = self._table.mask(filters)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
@@ -141,27 +148,67 @@ class Searcher:
         ids = self._table.chunk_ids
         return [_Candidate(ids[i], lexical=float(scores[i])) for i in top]
 
+    def _query_vector(self, query: str) -> np.ndarray:
+        if self._qcache is None or self._qcache[0] != query:
+            self._qcache = (query, self.embedder.embed_query(query))
+        return self._qcache[1]
+
     def _dense_ranked(self, query: str, filters: Filters, pool: int) -> list[_Candidate]:
-        vector = self.embedder.embed_query(query)
+        vector = self._query_vector(query)
         hits = self.index.vectors.query(vector, pool, filters)
         return [_Candidate(h.chunk_id, similarity=h.similarity) for h in hits]
 
     def rank_chunks(self, query: str, filters: Filters, mode: str, pool: int) -> list[_Candidate]:
+        """Candidate chunks for `query`, best first, with their dense and lexical evidence."""
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose from {', '.join(MODES)}")
+        dense = self._dense_ranked(query, filters, pool) if mode != "bm25" else []
+        lexical_ = self._bm25_ranked(query, filters, pool) if mode != "dense" else []
+        if mode == "dense":
+            for rank, c in enumerate(dense):
+                c.score = 1.0 / (RRF_K + rank + 1)
+            return dense
+        if mode == "bm25":
+            for rank, c in enumerate(lexical_):
+                c.score = 1.0 / (RRF_K + rank + 1)
+            return lexical_
+        return self._fuse(query, dense, lexical_)
+
+    def _fuse(
+        self, query: str, dense: list[_Candidate], lexical_: list[_Candidate]
+    ) -> list[_Candidate]:
         fused: dict[str, _Candidate] = {}
-        lists: list[tuple[float, list[_Candidate]]] = []
-        if mode in ("hybrid", "dense"):
-            lists.append((DENSE_WEIGHT, self._dense_ranked(query, filters, pool)))
-        if mode in ("hybrid", "bm25"):
-            lists.append((BM25_WEIGHT, self._bm25_ranked(query, filters, pool)))
-        for weight, ranked in lists:
-            for rank, cand in enumerate(ranked):
-                got = fused.setdefault(cand.chunk_id, _Candidate(cand.chunk_id))
-                got.score += weight / (RRF_K + rank + 1)
-                if cand.similarity is not None:
-                    got.similarity = cand.similarity
-                got.lexical = max(got.lexical, cand.lexical)
+        if FUSION == "rrf":
+            for weight, ranked in ((DENSE_WEIGHT, dense), (BM25_WEIGHT, lexical_)):
+                for rank, cand in enumerate(ranked):
+                    got = fused.setdefault(cand.chunk_id, _Candidate(cand.chunk_id))
+                    got.score += weight / (RRF_K + rank + 1)
+                    if cand.similarity is not None:
+                        got.similarity = cand.similarity
+                    got.lexical = max(got.lexical, cand.lexical)
+            return sorted(fused.values(), key=lambda c: -c.score)
+        # Convex combination of normalised scores: keeps how *much* better a candidate is,
+        # which rank fusion throws away (a lone strong dense match is not dragged down by a
+        # weak lexical list).
+        all_scores = self._last_bm25
+        row = self._row
+        sims = [c.similarity for c in dense if c.similarity is not None]
+        lo_sim = min(sims, default=0.0)
+        hi_sim = max(sims, default=1.0)
+        hi_lex = max((c.lexical for c in lexical_), default=0.0)
+        for c in dense:
+            fused[c.chunk_id] = c
+            i = row.get(c.chunk_id)
+            if all_scores is not None and i is not None:
+                c.lexical = float(all_scores[i])
+        for c in lexical_:
+            got = fused.setdefault(c.chunk_id, _Candidate(c.chunk_id, similarity=None))
+            got.lexical = c.lexical
+        for c in fused.values():
+            sim = c.similarity if c.similarity is not None else lo_sim
+            d = (sim - lo_sim) / (hi_sim - lo_sim) if hi_sim > lo_sim else 0.0
+            lx = c.lexical / hi_lex if hi_lex > 0 else 0.0
+            c.score = ALPHA * d + (1.0 - ALPHA) * lx
         return sorted(fused.values(), key=lambda c: -c.score)
 
     def search(
@@ -182,6 +229,7 @@ class Searcher:
             if not ranked:
                 return []
             stored = self.index.ledger.get_chunks([c.chunk_id for c in ranked])
+            self._fill_similarity(question, ranked[: 4 * k])
         floor_sim = min((c.similarity for c in ranked if c.similarity is not None), default=0.0)
         by_doc: dict[str, list[tuple[_Candidate, StoredChunk]]] = {}
         for cand in ranked:
@@ -218,6 +266,19 @@ class Searcher:
                 break
         return hits
 
+    def _fill_similarity(self, question: str, candidates: list[_Candidate]) -> None:
+        """Give top candidates that only BM25 found their true cosine similarity, so the
+        refusal check sees the same evidence whatever the mode."""
+        missing = [c for c in candidates if c.similarity is None]
+        if not missing:
+            return
+        vector = self._query_vector(question)
+        stored = self.index.vectors.embeddings([c.chunk_id for c in missing])
+        for c in missing:
+            vec = stored.get(c.chunk_id)
+            if vec is not None:
+                c.similarity = float(np.dot(vec, vector))
+
     # ------------------------------------------------------------ archive facts
     def stats(self) -> dict[str, object]:
         with self._lock:
@@ -230,6 +291,14 @@ class Searcher:
     def article(self, doc_id: str) -> Article | None:
         with self._lock:
             return self.index.ledger.article(doc_id)
+
+    def curated_questions(self) -> list[str]:
+        """Questions the archive's owner suggested (see ingest's `.newsdesk-questions`)."""
+        import json
+
+        with self._lock:
+            raw = self.index.ledger.get_meta("example_questions")
+        return [str(q) for q in json.loads(raw)] if raw else []
 
     def recent_titles(self, limit: int) -> list[tuple[str, str]]:
         with self._lock:

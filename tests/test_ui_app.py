@@ -1,0 +1,278 @@
+"""The running Gradio app, driven through gradio_client on a loopback port: ask, follow up,
+filter, refuse, report errors, keep sessions apart, serve no files, require a login."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import SEED_QUESTION, free_port, make_settings
+
+from newsdesk.errors import ConfigError
+from ui.app import launch, parse_auth
+
+SEED_TITLE = "Russia Now Urges Kyiv To Enter Peace Talks"
+
+
+@pytest.fixture(scope="module")
+def app_url(sample_assistant: Any, sample_index: Path) -> Iterator[str]:
+    settings = make_settings(sample_index, port=free_port())
+    demo = launch(sample_assistant, settings, block=False)
+    try:
+        yield f"http://127.0.0.1:{settings.port}/"
+    finally:
+        demo.close()
+
+
+def client(url: str, **kw: Any) -> Any:
+    from gradio_client import Client
+
+    return Client(url, verbose=False, download_files=False, **kw)
+
+
+def ask(c: Any, question: str, since: str = "", until: str = "", sources: tuple[str, ...] = (),
+        categories: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], str]:
+    chat, panel, box = c.predict(question, since, until, list(sources), list(categories),
+                                 api_name="/ask")
+    assert box == ""
+    return chat, panel
+
+
+def content(message: dict[str, Any]) -> str:
+    body = message["content"]
+    if isinstance(body, list):
+        return "".join(part.get("text", "") for part in body if isinstance(part, dict))
+    return str(body)
+
+
+def plain(markup: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+def reply(chat: list[dict[str, Any]]) -> str:
+    assert chat[-1]["role"] == "assistant"
+    return content(chat[-1])
+
+
+def questions(chat: list[dict[str, Any]]) -> list[str]:
+    return [plain(content(m)) for m in chat if m["role"] == "user"]
+
+
+def test_seed_question_gets_a_cited_answer(app_url: str) -> None:
+    chat, panel = ask(client(app_url), SEED_QUESTION)
+    answer = reply(chat)
+    assert 'class="nd-cite" href="#cite-1-1"' in answer and "[1]</a>" in answer
+    assert "nd-error" not in answer and "nd-refusal" not in answer
+    assert re.search(r"Peskov|Lukashenko|Russia", plain(answer))
+    assert 'id="cite-1-1"' in panel and "<mark" in panel
+    assert SEED_TITLE in plain(panel) and "IBTimes" in panel and "2022-11-24" in panel
+
+
+def test_follow_up_uses_this_sessions_history(app_url: str) -> None:
+    c = client(app_url)
+    ask(c, SEED_QUESTION)
+    chat, panel = ask(c, "What did Lukashenko warn?")
+    answer = plain(reply(chat))
+    assert "destruction" in answer and "[1]" in answer
+    assert questions(chat) == [SEED_QUESTION, "What did Lukashenko warn?"]
+    assert 'href="#cite-2-1"' in reply(chat) and 'id="cite-2-1"' in panel
+    chat, _ = ask(c, "And what did Belarus say?")
+    assert "Read as a follow-up" in reply(chat) and "Russia" in plain(reply(chat))
+    fresh, _ = ask(client(app_url), "And what did Belarus say?")  # a new session: no history
+    assert "Read as a follow-up" not in reply(fresh)
+
+
+def test_filters_change_the_answer(app_url: str) -> None:
+    c = client(app_url)
+    _, panel = ask(c, SEED_QUESTION, categories=("local",))
+    assert SEED_TITLE not in plain(panel)
+    _, panel = ask(c, SEED_QUESTION, until="2022-01-01")
+    assert SEED_TITLE not in plain(panel)
+    _, panel = ask(c, SEED_QUESTION, since="2022-11-01", until="2022-11-30",
+                   categories=("world",), sources=("IBTimes",))
+    assert SEED_TITLE in plain(panel) and "<mark" in panel
+    chat, _ = ask(c, SEED_QUESTION, since="last week")
+    assert "nd-error" in reply(chat) and "2005-03-01" in plain(reply(chat))
+
+
+def test_off_topic_question_is_refused_with_closest_articles(app_url: str) -> None:
+    chat, panel = ask(client(app_url), "What is the boiling point of mercury?")
+    answer = reply(chat)
+    assert "nd-refusal" in answer and "no article that answers" in plain(answer)
+    assert "Closest articles" in plain(answer) and 'href="#near-1-1"' in answer
+    assert 'id="near-1-1"' in panel and "<mark" not in panel
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("", "empty"),
+        ("   \x00\x01\x02 \x1b\x7f\x08\u200b ", "empty"),
+        ("x" * 100_000, "limit"),
+    ],
+    ids=["empty", "control-characters", "100KB"],
+)
+def test_bad_questions_get_a_readable_message(app_url: str, question: str, expected: str) -> None:
+    c = client(app_url)
+    chat, _ = ask(c, question)
+    message = reply(chat)
+    assert "nd-error" in message and expected in plain(message)
+    assert "Traceback" not in message and len(message) < 2000
+    chat, _ = ask(c, SEED_QUESTION)  # the app (and this session) keeps working
+    assert "[1]</a>" in reply(chat) and len(chat) == 4
+
+
+def test_concurrent_sessions_keep_separate_histories(app_url: str) -> None:
+    plans = {
+        "a": [SEED_QUESTION, "And what did Belarus say?", "What did Lukashenko warn?"],
+        "b": ["Why did Millbrook vote to rebuild river flood defences?",
+              "And what did it cost?", "What is the boiling point of mercury?"],
+    }
+
+    def session(name: str) -> list[dict[str, Any]]:
+        c = client(app_url)
+        chat: list[dict[str, Any]] = []
+        for q in plans[name]:
+            chat, _ = ask(c, q)
+        return chat
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        chats = dict(zip(plans, pool.map(session, plans), strict=True))
+    for name, chat in chats.items():
+        assert questions(chat) == plans[name]
+    text_a = plain(" ".join(content(m) for m in chats["a"]))
+    text_b = plain(" ".join(content(m) for m in chats["b"]))
+    assert "Millbrook" not in text_a and "Lukashenko" not in text_b
+    followup_b = plain(content(chats["b"][3]))
+    assert "Read as a follow-up" in followup_b and "Russia" not in followup_b
+
+
+def test_examples_come_from_the_archive(app_url: str, sample_assistant: Any,
+                                        sample_index: Path) -> None:
+    config = httpx.get(f"{app_url}config", timeout=10).json()
+    shown = [
+        sample[0]
+        for comp in config["components"] if comp.get("type") == "dataset"
+        for sample in comp["props"]["samples"]
+    ]
+    assert shown and shown == sample_assistant.example_questions(4)
+    assert str(sample_index) not in json.dumps(config)  # the page does not reveal the index
+
+
+def test_seed_question_is_an_example(sample_assistant: Any) -> None:
+    # The sample archive suggests it in its .newsdesk-questions file; generated ones follow.
+    examples = sample_assistant.example_questions(6)
+    assert examples[0] == SEED_QUESTION and len(examples) == 6
+
+
+def test_no_endpoint_serves_files(app_url: str, sample_index: Path) -> None:
+    secret_files = [Path("/etc/passwd"), *sorted(p for p in sample_index.rglob("*") if p.is_file())]
+    repo_file = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    targets = [*secret_files[:4], repo_file]
+    paths = []
+    for target in targets:
+        paths += [f"gradio_api/file={target}", f"file={target}", f"gradio_api/file=..{target}"]
+    paths += [
+        "gradio_api/file=../../../../../../etc/passwd",
+        "gradio_api/file=pyproject.toml",
+        "gradio_api/file=%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "static/../../../../../../etc/passwd",
+        "static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "assets/..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "gradio_api/file=/proc/self/environ",
+    ]
+    markers = [b"root:x:0:0", b"SQLite format 3", b"[build-system]", b"HF_HUB_OFFLINE"]
+    with httpx.Client(base_url=app_url, timeout=10) as http:
+        for path in paths:
+            r = http.get(path)
+            assert not (r.status_code == 200 and any(m in r.content for m in markers)), path
+
+
+def test_binds_loopback_by_default() -> None:
+    from newsdesk.config import Settings
+
+    assert Settings().host == "127.0.0.1"
+
+
+def test_parse_auth(tmp_path: Path) -> None:
+    assert parse_auth("") is None
+    assert parse_auth("reader:pa:ss") == [("reader", "pa:ss")]
+    users = tmp_path / "users.txt"
+    users.write_text("# readers\nann:one\n\nbob:two\n", encoding="utf-8")
+    assert parse_auth(str(users)) == [("ann", "one"), ("bob", "two")]
+    for bad in ("no-colon-and-no-file", ":nopass-user", "user:"):
+        with pytest.raises(ConfigError):
+            parse_auth(bad)
+    users.write_text("ann\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 1"):
+        parse_auth(str(users))
+
+
+def test_login_is_required_when_auth_is_set(sample_assistant: Any, sample_index: Path) -> None:
+    settings = make_settings(sample_index, port=free_port(), auth="reader:s3cret-words")
+    demo = launch(sample_assistant, settings, block=False)
+    url = f"http://127.0.0.1:{settings.port}/"
+    try:
+        with httpx.Client(base_url=url, timeout=10) as http:
+            assert http.get("config").status_code in (401, 403)
+            bad = http.post("login", data={"username": "reader", "password": "wrong"})
+            assert bad.status_code >= 400
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises a plain error
+            client(url)
+        chat, _ = ask(client(url, auth=("reader", "s3cret-words")), SEED_QUESTION)
+        assert "[1]</a>" in reply(chat)
+    finally:
+        demo.close()
+
+
+def test_llm_server_down_is_a_notice_under_the_answer(sample_assistant: Any) -> None:
+    from newsdesk.assistant import Assistant, build_answerer
+    from ui.app import answer_turn
+    from ui.state import Session
+
+    settings = sample_assistant.settings.model_copy(update={
+        "answerer": "llm", "llm_base_url": f"http://127.0.0.1:{free_port()}/v1",
+        "llm_model": "absent", "llm_timeout_s": 2.0,
+    })
+    assistant = Assistant(settings, sample_assistant.searcher, build_answerer(settings))
+    steps = list(answer_turn(assistant, SEED_QUESTION, Session(), "", "", [], []))
+    chat, panel, session, box = steps[-1]
+    assert "[1]</a>" in reply(chat) and "unavailable" in plain(reply(chat))
+    assert 'class="nd-notice"' in reply(chat) and "<mark" in panel
+    assert session.history() == [SEED_QUESTION] and box == ""
+
+
+@pytest.mark.server
+def test_index_unavailable_is_a_message_and_the_app_recovers(
+    tmp_path: Path, embedder: Any, chroma_server: Any
+) -> None:
+    from conftest import SAMPLE
+
+    from ingest.pipeline import ingest
+    from newsdesk.assistant import Assistant, build_answerer
+    from retriever.search import Searcher
+
+    settings = make_settings(tmp_path / "index", chroma_url=chroma_server.url, port=free_port())
+    assert not ingest(settings, [str(SAMPLE)], embedder=embedder).errors
+    assistant = Assistant(settings, Searcher.open(settings, embedder=embedder),
+                          build_answerer(settings))
+    demo = launch(assistant, settings, block=False)
+    try:
+        c = client(f"http://127.0.0.1:{settings.port}/")
+        chat, _ = ask(c, SEED_QUESTION)
+        assert "[1]</a>" in reply(chat)
+        chroma_server.stop()
+        chat, _ = ask(c, SEED_QUESTION)
+        assert "nd-error" in reply(chat) and "unavailable" in plain(reply(chat))
+        chroma_server.start()
+        chat, _ = ask(c, SEED_QUESTION)
+        assert "[1]</a>" in reply(chat)
+    finally:
+        demo.close()

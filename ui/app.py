@@ -1,0 +1,259 @@
+"""The Gradio app: `build_app(assistant)` makes the page, `launch(assistant, settings)` serves it.
+
+Only presentation lives here. Callbacks turn widget values into one `Assistant.stream` call
+(with this session's earlier questions as history) and its results into HTML via `ui.render`.
+Errors become a readable message in the chat; the app keeps running.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from newsdesk.assistant import Assistant
+from newsdesk.config import Settings
+from newsdesk.errors import ConfigError, NewsdeskError
+from newsdesk.types import Answer, Article
+from ui import render
+from ui.browser import CITATION_CLICKS_JS, CSS
+from ui.state import Session, Turn, parse_filters
+
+log = logging.getLogger(__name__)
+
+CONCURRENCY = 4  # questions answered at once; more wait in Gradio's queue
+N_EXAMPLES = 4
+UNEXPECTED = "something went wrong inside Newsdesk; the details are in the server log."
+
+Outputs = tuple[list[dict[str, str]], Any, Session, str]
+
+
+def answer_turn(
+    assistant: Assistant,
+    question: str,
+    session: Session,
+    since: str | None,
+    until: str | None,
+    sources: list[str] | None,
+    categories: list[str] | None,
+) -> Iterator[Outputs]:
+    """Ask one question in this session; yield (chat, sources panel, session, question box)
+    as the answer streams in. Errors end the turn with a message, never an exception."""
+    session = session if isinstance(session, Session) else Session()
+    question = question if isinstance(question, str) else ""
+    number = session.next_number
+    yield session.messages((question, render.pending_html())), gr.skip(), session, ""
+    try:
+        filters = parse_filters(since, until, sources, categories)
+        text, answer = "", None
+        stream = assistant.stream(question, history=session.history(), filters=filters)
+        for item in stream:
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                text += item
+                chat = session.messages((question, render.streaming_html(text)))
+                yield chat, gr.skip(), session, ""
+        if answer is None:  # pragma: no cover - Assistant.stream always ends with an Answer
+            raise NewsdeskError("the assistant returned no answer")
+        articles: dict[str, Article | None] = {
+            c.passage.doc_id: assistant.article(c.passage.doc_id) for c in answer.citations
+        }
+        turn = Turn(
+            number,
+            question,
+            render.answer_html(answer, number),
+            render.sources_section(answer, number, articles),
+            answered=True,
+        )
+        log.info("turn %d answered: refused=%s citations=%d", number, answer.refused,
+                 len(answer.citations))
+    except NewsdeskError as exc:
+        log.info("turn %d not answered: %s: %s", number, type(exc).__name__, exc)
+        turn = Turn(number, question, render.error_html(str(exc)))
+    except Exception:
+        log.exception("turn %d failed unexpectedly", number)
+        turn = Turn(number, question, render.error_html(UNEXPECTED))
+    session = session.add(turn)
+    yield session.messages(), session.panel(), session, ""
+
+
+def archive_facts(assistant: Assistant) -> tuple[str, list[str], list[str]]:
+    """(facts html, sources, categories) of the archive, or an error line and no choices."""
+    try:
+        stats = assistant.stats()
+    except NewsdeskError as exc:
+        return render.facts_error_html(str(exc)), [], []
+    return (
+        render.facts_html(stats),
+        render.names_of(stats.get("sources")),
+        render.names_of(stats.get("categories")),
+    )
+
+
+def example_questions(assistant: Assistant, n: int = N_EXAMPLES) -> list[str]:
+    try:
+        return assistant.example_questions(n)
+    except NewsdeskError as exc:
+        log.warning("no example questions: %s", exc)
+        return []
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    """The chat page over `assistant`: chat, filters, archive facts, examples, sources."""
+    facts, source_names, category_names = archive_facts(assistant)
+    examples = example_questions(assistant)
+
+    def ask(
+        question: str,
+        session: Session,
+        since: str | None,
+        until: str | None,
+        sources: list[str] | None,
+        categories: list[str] | None,
+    ) -> Iterator[Outputs]:
+        yield from answer_turn(assistant, question, session, since, until, sources, categories)
+
+    def refresh() -> tuple[str, Any, Any]:
+        html, srcs, cats = archive_facts(assistant)
+        return html, gr.Dropdown(choices=srcs), gr.Dropdown(choices=cats)
+
+    def new_conversation() -> tuple[list[dict[str, str]], str, Session]:
+        session = Session()
+        return [], session.panel(), session
+
+    with gr.Blocks(title="Newsdesk", analytics_enabled=False, fill_width=True) as demo:
+        session = gr.State(Session())
+        gr.Markdown(
+            "## Newsdesk\nAsk the news archive. Every sentence of an answer cites its "
+            "passage: click a **[n]** to read it in its article."
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=360):
+                chat = gr.Chatbot(
+                    label="Conversation",
+                    elem_id="nd-chat",
+                    height=520,
+                    sanitize_html=True,
+                    render_markdown=False,
+                    allow_tags=False,
+                    feedback_options=None,
+                    buttons=["copy"],
+                    placeholder="Answers from the archive appear here, with their sources.",
+                )
+                with gr.Row():
+                    box = gr.Textbox(
+                        show_label=False,
+                        placeholder="Ask about the archive, e.g. a person, place or event",
+                        elem_id="nd-question",
+                        lines=1,
+                        max_lines=4,
+                        scale=5,
+                        autofocus=True,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="nd-ask")
+                tried = gr.Examples(
+                    examples=[[q] for q in examples], inputs=[box], label="Try asking",
+                    elem_id="nd-examples",
+                ) if examples else None
+                clear = gr.Button("New conversation", size="sm", elem_id="nd-new")
+            with gr.Column(scale=2, min_width=320):
+                with gr.Accordion("Filters (apply to the next question)", open=True):
+                    with gr.Row():
+                        since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD",
+                                           elem_id="nd-since")
+                        until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD",
+                                           elem_id="nd-until")
+                    sources = gr.Dropdown(choices=source_names, value=[], multiselect=True,
+                                          label="Sources", elem_id="nd-sources-filter")
+                    categories = gr.Dropdown(choices=category_names, value=[], multiselect=True,
+                                             label="Categories", elem_id="nd-categories-filter")
+                facts_box = gr.HTML(facts, elem_id="nd-facts", js_on_load=None)
+                panel = gr.HTML(
+                    Session().panel(), elem_id="nd-panel", js_on_load=CITATION_CLICKS_JS
+                )
+
+        inputs = [box, session, since, until, sources, categories]
+        outputs = [chat, panel, session, box]
+        box.submit(ask, inputs, outputs, api_name="ask")
+        send.click(ask, inputs, outputs, api_visibility="undocumented")
+        if tried is not None:
+            tried.load_input_event.then(ask, inputs, outputs, api_visibility="undocumented")
+        clear.click(new_conversation, None, [chat, panel, session], api_visibility="private")
+        chat.clear(new_conversation, None, [chat, panel, session], api_visibility="private")
+        demo.load(refresh, None, [facts_box, sources, categories], api_visibility="private")
+    demo.queue(default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def parse_auth(auth: str) -> list[tuple[str, str]] | None:
+    """`NEWSDESK_AUTH`: "user:password", or the path of a file of user:password lines."""
+    auth = (auth or "").strip()
+    if not auth:
+        return None
+    path = Path(auth).expanduser()
+    if path.is_file():
+        where, lines = str(path), path.read_text(encoding="utf-8").splitlines()
+    elif ":" in auth:
+        where, lines = "NEWSDESK_AUTH", [auth]
+    else:
+        raise ConfigError(
+            "NEWSDESK_AUTH must be user:password or the path of a file of user:password "
+            "lines; the value given is neither (no ':' and no such file)"
+        )
+    pairs: list[tuple[str, str]] = []
+    for i, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        user, sep, password = line.partition(":")
+        if not sep or not user.strip() or not password:
+            raise ConfigError(f"{where}: line {i}: expected user:password")
+        pairs.append((user.strip(), password))
+    if not pairs:
+        raise ConfigError(f"{where}: no user:password lines")
+    return pairs
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def launch(assistant: Assistant, settings: Settings, *, block: bool = True) -> gr.Blocks:
+    """Serve the app on settings.host:settings.port (127.0.0.1 by default). With
+    `block=False`, return once the server is up (tests); call `.close()` to stop it."""
+    auth = parse_auth(settings.auth)
+    if not _is_loopback(settings.host) and auth is None:
+        log.warning("serving on %s without a login; set NEWSDESK_AUTH to require one",
+                    settings.host)
+    demo = build_app(assistant)
+    demo.launch(
+        server_name=settings.host,
+        server_port=settings.port,
+        auth=auth,
+        auth_message="Newsdesk: sign in to ask the archive." if auth else None,
+        share=False,
+        inbrowser=False,
+        show_error=False,
+        prevent_thread_lock=not block,
+        quiet=not block,
+        footer_links=["api"],
+        run_history=False,
+        mcp_server=False,
+        enable_monitoring=False,
+        ssr_mode=False,
+        pwa=False,
+        max_file_size="1mb",
+        blocked_paths=[str(Path(settings.index).expanduser().resolve())],
+        css=CSS,
+    )
+    return demo

@@ -1,0 +1,64 @@
+"""What the UI sends to the browser besides components: the stylesheet and the small script
+that makes a citation `[n]` open and scroll to its highlighted passage in the sources panel.
+
+Static text written here, never built from article data.
+"""
+
+from __future__ import annotations
+
+CSS = """
+.nd-answer { line-height: 1.55; }
+a.nd-cite { font-weight: 600; text-decoration: none; color: var(--color-accent);
+  cursor: pointer; padding: 0 1px; }
+a.nd-cite:hover { text-decoration: underline; }
+.nd-hint, .nd-notice { font-size: 0.85em; opacity: 0.75; margin: 0.4em 0 0; }
+.nd-error { color: var(--error-text-color, #b91c1c); }
+.nd-closest { margin: 0.2em 0 0 1.2em; }
+.nd-closest .nd-meta { opacity: 0.75; font-size: 0.9em; }
+.nd-sources h3 { margin: 0 0 0.4em; }
+.nd-empty, .nd-kind { opacity: 0.8; font-size: 0.9em; }
+.nd-turn > summary { cursor: pointer; font-weight: 600; margin: 0.3em 0; }
+.nd-source { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 0.6em 0.8em; margin: 0.5em 0; }
+.nd-source.nd-active { border-color: var(--color-accent);
+  box-shadow: 0 0 0 2px var(--color-accent-soft); }
+.nd-source-title { font-weight: 600; }
+.nd-label { font-weight: 700; color: var(--color-accent); margin-right: 0.35em; }
+.nd-source-meta, .nd-source-link { font-size: 0.85em; opacity: 0.8; word-break: break-all; }
+.nd-article { margin-top: 0.5em; max-height: 22em; overflow-y: auto; line-height: 1.5;
+  font-size: 0.92em; }
+.nd-passage { background: rgba(250, 204, 21, 0.14); }
+mark.nd-quote { background: #fde68a; color: #111; padding: 0 1px; border-radius: 2px; }
+mark.nd-quote.nd-active { background: #fbbf24; }
+.nd-gap { opacity: 0.6; }
+.nd-facts { font-size: 0.9em; line-height: 1.5; }
+"""
+
+# Runs once per page (guarded), from the sources panel's js_on_load. Handles clicks on
+# `a.nd-cite` anywhere (the chat included): opens the folded turn, marks the citation active
+# and scrolls its quote into view. Without it the plain `#cite-..` link still jumps there.
+CITATION_CLICKS_JS = """
+if (!window.__newsdeskCitations) {
+  window.__newsdeskCitations = true;
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element ? event.target.closest("a.nd-cite") : null;
+    if (!link) return;
+    const id = (link.getAttribute("href") || "").replace(/^#/, "");
+    if (!/^(cite|near)-[0-9]+-[0-9]+$/.test(id)) return;
+    event.preventDefault();
+    const target = document.getElementById(id);
+    if (!target) return;
+    let fold = target.closest("details");
+    while (fold) {
+      fold.open = true;
+      fold = fold.parentElement ? fold.parentElement.closest("details") : null;
+    }
+    document.querySelectorAll(".nd-active").forEach((el) => el.classList.remove("nd-active"));
+    const marks = document.querySelectorAll("mark.nd-q-" + id);
+    marks.forEach((el) => el.classList.add("nd-active"));
+    const card = target.closest(".nd-source");
+    if (card) card.classList.add("nd-active");
+    (marks[0] || target).scrollIntoView({ behavior: "smooth", block: "center" });
+  }, true);
+}
+"""
