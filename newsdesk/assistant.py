@@ -95,7 +95,7 @@ class Assistant:
             seen = {h.doc_id for h in hits}
             rest = self.searcher.search(standalone, filters=asked, mode=mode, k=k, recency=recency)
             hits += [h for h in rest if h.doc_id not in seen][: k - len(hits)]
-        refused = not is_answerable(standalone, hits)
+        refused = not is_answerable(standalone, hits, idf=self.searcher.idf)
         return Retrieval(
             question, standalone, filters, tuple(hits), refused, time.perf_counter() - started
         )

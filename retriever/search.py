@@ -84,6 +84,7 @@ class Searcher:
         self._row: dict[str, int] = {}
         self._last_bm25: np.ndarray | None = None
         self._qcache: tuple[str, np.ndarray] | None = None
+        self._df: np.ndarray | None = None
         self.refresh()
 
     @classmethod
@@ -128,6 +129,7 @@ class Searcher:
             )
             self._bm25 = bm25
             self._row = {c: i for i, c in enumerate(bm25.chunk_ids)}
+            self._df = None
             self._generation = generation
             log.info("index generation %d loaded: %d chunks", generation, len(bm25.chunk_ids))
             return True
@@ -291,6 +293,18 @@ class Searcher:
     def article(self, doc_id: str) -> Article | None:
         with self._lock:
             return self.index.ledger.article(doc_id)
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a (stemmed) term over the chunks."""
+        with self._lock:
+            bm25 = self._bm25
+            if bm25 is None or not bm25.chunk_ids:
+                return 0.0
+            if self._df is None:
+                self._df = np.diff(np.asarray(bm25.model.scores["indptr"]))
+            i = bm25.model.vocab_dict.get(term)
+            df = int(self._df[i]) if i is not None and i < len(self._df) else 0
+            return float(np.log((len(bm25.chunk_ids) + 1) / (df + 0.5)))
 
     def curated_questions(self) -> list[str]:
         """Questions the archive's owner suggested (see ingest's `.newsdesk-questions`)."""
