@@ -35,6 +35,7 @@ PRF_CHUNKS = 5  # top fused chunks used for query expansion (0 turns it off)
 PRF_DENSE_WEIGHT = 0.3
 PRF_LEXICAL_WEIGHT = 0.3
 PRF_TERMS = 10
+PRF_MIN_CHUNKS_PER_FEEDBACK = 50  # one feedback chunk per 50 indexed chunks, at most PRF_CHUNKS
 FUSION = "rrf"  # or "convex" (normalised score blend; measured worse on hard_dev)
 ALPHA = 0.5  # weight of the dense score in the convex combination
 
@@ -186,13 +187,16 @@ class Searcher:
                 c.score = 1.0 / (RRF_K + rank + 1)
             return lexical_
         fused = self._fuse(query, dense, lexical_)
-        if PRF_CHUNKS <= 0 or not fused:
+        # Feedback needs a focused top set: in a tiny archive the top five chunks are most of
+        # it, and expansion would only add noise.
+        feedback = min(PRF_CHUNKS, len(self._row) // PRF_MIN_CHUNKS_PER_FEEDBACK)
+        if feedback <= 0 or not fused:
             return fused
         # Query-side expansion from the top passages (pseudo-relevance feedback): their
         # vectors pull the query vector towards the story's wording (Rocchio), their most
         # distinctive terms join the BM25 query at a lower weight (RM3-like). Questions that
         # name things indirectly ("the Italian motor group") gain the words articles use.
-        top = [c.chunk_id for c in fused[:PRF_CHUNKS]]
+        top = [c.chunk_id for c in fused[:feedback]]
         vecs = self.index.vectors.embeddings(top)
         vector = self._query_vector(query)
         if vecs:

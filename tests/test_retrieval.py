@@ -36,8 +36,14 @@ def test_fusion_draws_on_both_lists(sample_assistant: Assistant) -> None:
     hybrid = s.search("Okafor", mode="hybrid", k=3)
     assert hybrid[0].doc_id == "local/library-reopens.txt"
     fused = s.rank_chunks("where can I get my broken toaster fixed", Filters(), "hybrid", 50)
-    assert any(c.similarity is not None and c.lexical > 0 for c in fused)
     assert fused == sorted(fused, key=lambda c: -c.score)
+    assert {c.chunk_id for c in fused} >= {
+        c.chunk_id for c in s.rank_chunks("toaster", Filters(), "bm25", 50)
+    }
+    hits = s.search("where can I get my broken toaster fixed", k=3)
+    best = hits[0].best
+    assert hits[0].doc_id == "local/library-reopens.txt"
+    assert best.lexical > 0 and best.similarity > 0  # evidence from both halves
 
 
 def test_filters_restrict_every_mode(sample_assistant: Assistant) -> None:
