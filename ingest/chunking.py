@@ -26,7 +26,9 @@ def encoding() -> Any:
     if "TIKTOKEN_CACHE_DIR" not in os.environ:
         import llama_index.core
 
-        cache = os.path.join(os.path.dirname(llama_index.core.__file__), "_static", "tiktoken_cache")
+        cache = os.path.join(
+            os.path.dirname(llama_index.core.__file__), "_static", "tiktoken_cache"
+        )
         if os.path.isdir(cache):
             os.environ["TIKTOKEN_CACHE_DIR"] = cache
     try:
@@ -86,7 +88,12 @@ def _fit(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, in
 
 
 def _word_boundary(piece: str, offset: int) -> bool:
-    return offset <= 0 or offset >= len(piece) or piece[offset].isspace() or piece[offset - 1].isspace()
+    return (
+        offset <= 0
+        or offset >= len(piece)
+        or piece[offset].isspace()
+        or piece[offset - 1].isspace()
+    )
 
 
 def chunk_text(content: str, text: str, *, max_tokens: int, overlap: int) -> list[Chunk]:
@@ -97,7 +104,9 @@ def chunk_text(content: str, text: str, *, max_tokens: int, overlap: int) -> lis
     derive from it, so identical text always gets identical ids.
     """
     if overlap >= max_tokens:
-        raise ConfigError(f"chunk overlap ({overlap}) must be smaller than chunk size ({max_tokens})")
+        raise ConfigError(
+            f"chunk overlap ({overlap}) must be smaller than chunk size ({max_tokens})"
+        )
     enc = encoding()
     units: list[tuple[int, int]] = []
     for s, e in split_sentences(text):

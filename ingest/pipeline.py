@@ -10,6 +10,7 @@ Reading and chunking run in a background thread while the main thread embeds and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -124,7 +125,9 @@ class _Ingest:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             self._embedder = self._embedder_factory()
-            self.index.check_identity(self._embedder.identity, self._embedder.dimension, self.settings)
+            self.index.check_identity(
+                self._embedder.identity, self._embedder.dimension, self.settings
+            )
             self.index.record_identity(
                 self._embedder.identity, self._embedder.dimension, self.settings
             )
@@ -184,7 +187,8 @@ class _Ingest:
                     c = chunks[cid]
                     metas.append(
                         _chunk_metadata(
-                            article, Chunk(cid, new_canonical, c.position, c.start, c.end, c.text, 0)
+                            article,
+                            Chunk(cid, new_canonical, c.position, c.start, c.end, c.text, 0),
                         )
                     )
                 self.index.vectors.update_metadata(ids, metas)
@@ -280,7 +284,9 @@ def _reader(
                 chunks = None
                 if known.get(a.doc_id) != content and content not in known_texts:
                     chunks = chunk_text(
-                        content, a.text, max_tokens=settings.chunk_tokens,
+                        content,
+                        a.text,
+                        max_tokens=settings.chunk_tokens,
                         overlap=settings.chunk_overlap,
                     )
                 items.append((a, content, chunks))
@@ -291,9 +297,7 @@ def _reader(
         out.put(None)
 
 
-def _loaded(
-    sources: Sequence[Source], settings: Settings, index: Index
-) -> Iterator[_Loaded]:
+def _loaded(sources: Sequence[Source], settings: Settings, index: Index) -> Iterator[_Loaded]:
     known = index.ledger.all_article_hashes()
     known_texts = set(known.values())
     out: queue.Queue[_Loaded | BaseException | None] = queue.Queue(maxsize=64)
@@ -313,10 +317,8 @@ def _loaded(
     finally:
         stop.set()
         while thread.is_alive():
-            try:
+            with contextlib.suppress(queue.Empty):
                 out.get(timeout=0.1)
-            except queue.Empty:
-                pass
 
 
 def ingest(
@@ -372,7 +374,9 @@ def ingest(
                 for article, content, chunks in item.articles:
                     if article.doc_id in seen:
                         job.report.errors.append(
-                            IngestError(src.rel, f"doc_id {article.doc_id!r} seen twice; kept first")
+                            IngestError(
+                                src.rel, f"doc_id {article.doc_id!r} seen twice; kept first"
+                            )
                         )
                         continue
                     seen.add(article.doc_id)

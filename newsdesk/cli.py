@@ -33,28 +33,53 @@ def _date(text: str) -> date:
 
 
 def _index_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--index", metavar="DIR", help="index directory (default: $NEWSDESK_INDEX "
-                   "or ./.newsdesk)")
-    p.add_argument("--chroma-url", metavar="URL", help="use a Chroma server (http://host:port) "
-                   "instead of the embedded store ($NEWSDESK_CHROMA_URL)")
-    p.add_argument("--embedding-model", metavar="NAME_OR_PATH", help="embedding model: the "
-                   "bundled all-MiniLM-L6-v2 (default), a local folder, or a locally cached name")
+    p.add_argument(
+        "--index", metavar="DIR", help="index directory (default: $NEWSDESK_INDEX or ./.newsdesk)"
+    )
+    p.add_argument(
+        "--chroma-url",
+        metavar="URL",
+        help="use a Chroma server (http://host:port) "
+        "instead of the embedded store ($NEWSDESK_CHROMA_URL)",
+    )
+    p.add_argument(
+        "--embedding-model",
+        metavar="NAME_OR_PATH",
+        help="embedding model: the "
+        "bundled all-MiniLM-L6-v2 (default), a local folder, or a locally cached name",
+    )
 
 
 def _retrieval_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode "
-                   "(default hybrid)")
+    p.add_argument(
+        "--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)"
+    )
     p.add_argument("--k", type=int, metavar="N", help="articles to retrieve (default 10)")
-    p.add_argument("--since", type=_date, metavar="DATE", help="only articles published on or "
-                   "after DATE (YYYY-MM-DD)")
-    p.add_argument("--until", type=_date, metavar="DATE", help="only articles published on or "
-                   "before DATE")
-    p.add_argument("--source", action="append", default=[], metavar="S", help="only this source "
-                   "(repeatable)")
-    p.add_argument("--category", action="append", default=[], metavar="C", help="only this "
-                   "category (repeatable)")
-    p.add_argument("--answerer", choices=["extractive", "llm"], help="extractive (default, no "
-                   "LLM) or llm (an OpenAI-compatible or Ollama server, see NEWSDESK_LLM_*)")
+    p.add_argument(
+        "--since",
+        type=_date,
+        metavar="DATE",
+        help="only articles published on or after DATE (YYYY-MM-DD)",
+    )
+    p.add_argument(
+        "--until", type=_date, metavar="DATE", help="only articles published on or before DATE"
+    )
+    p.add_argument(
+        "--source", action="append", default=[], metavar="S", help="only this source (repeatable)"
+    )
+    p.add_argument(
+        "--category",
+        action="append",
+        default=[],
+        metavar="C",
+        help="only this category (repeatable)",
+    )
+    p.add_argument(
+        "--answerer",
+        choices=["extractive", "llm"],
+        help="extractive (default, no "
+        "LLM) or llm (an OpenAI-compatible or Ollama server, see NEWSDESK_LLM_*)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,14 +91,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("ingest", help="add files, folders or URLs to the index",
-                       description="Load articles (.txt .md .html .json .jsonl .csv, RSS/Atom, "
-                       "http(s) URLs or .urls lists), chunk, embed and store them. Re-running "
-                       "is safe and fast: unchanged articles are skipped.")
+    p = sub.add_parser(
+        "ingest",
+        help="add files, folders or URLs to the index",
+        description="Load articles (.txt .md .html .json .jsonl .csv, RSS/Atom, "
+        "http(s) URLs or .urls lists), chunk, embed and store them. Re-running "
+        "is safe and fast: unchanged articles are skipped.",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="file, folder (recursive) or URL")
     _index_args(p)
-    p.add_argument("--prune", action="store_true", help="remove articles whose files are gone "
-                   "from the given folders")
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove articles whose files are gone from the given folders",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
 
     p = sub.add_parser("stats", help="show what the index holds")
@@ -84,8 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", help="the question, in plain words")
     _index_args(p)
     _retrieval_args(p)
-    p.add_argument("--history", action="append", default=[], metavar="Q", help="an earlier "
-                   "question of the conversation, oldest first (repeatable)")
+    p.add_argument(
+        "--history",
+        action="append",
+        default=[],
+        metavar="Q",
+        help="an earlier question of the conversation, oldest first (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("serve", help="start the chat UI in the browser")
@@ -95,8 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answerer", choices=["extractive", "llm"], help="answerer to use")
 
     p = sub.add_parser("eval", help="measure retrieval and answers on a question set")
-    p.add_argument("--questions", required=True, metavar="FILE", help="JSONL question file or a "
-                   "BEIR folder (queries.jsonl + qrels/test.tsv)")
+    p.add_argument(
+        "--questions",
+        required=True,
+        metavar="FILE",
+        help="JSONL question file or a BEIR folder (queries.jsonl + qrels/test.tsv)",
+    )
     _index_args(p)
     p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated retrieval modes")
     p.add_argument("--k", type=int, default=10, metavar="N", help="cut-off (default 10)")
@@ -105,8 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", dest="json_out", metavar="OUT", help="write every figure as JSON")
     p.add_argument("--markdown", metavar="OUT", help="write a Markdown report")
     p.add_argument("--plot", metavar="OUT.png", help="write a bar chart of the main metrics")
-    p.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
-                   help="exit non-zero when a figure falls short, e.g. hybrid.mrr@10=0.7")
+    p.add_argument(
+        "--fail-under",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit non-zero when a figure falls short, e.g. hybrid.mrr@10=0.7",
+    )
     return parser
 
 
@@ -114,9 +159,16 @@ def settings_from(args: argparse.Namespace) -> Any:
     from newsdesk.config import Settings
 
     overrides: dict[str, Any] = {}
-    for flag, key in (("index", "index"), ("chroma_url", "chroma_url"),
-                      ("embedding_model", "embedding_model"), ("mode", "mode"), ("k", "k"),
-                      ("answerer", "answerer"), ("host", "host"), ("port", "port")):
+    for flag, key in (
+        ("index", "index"),
+        ("chroma_url", "chroma_url"),
+        ("embedding_model", "embedding_model"),
+        ("mode", "mode"),
+        ("k", "k"),
+        ("answerer", "answerer"),
+        ("host", "host"),
+        ("port", "port"),
+    ):
         value = getattr(args, flag, None)
         if value is not None:
             overrides[key] = value
@@ -145,8 +197,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = ".".join(str(p) for p in first.get("loc", ()))
             print(f"newsdesk: error: setting {where}: {first.get('msg')}", file=sys.stderr)
             return EXIT_USAGE
-        handler = {"ingest": cmd_ingest, "stats": cmd_stats, "ask": cmd_ask,
-                   "serve": cmd_serve, "eval": cmd_eval}[args.command]
+        handler = {
+            "ingest": cmd_ingest,
+            "stats": cmd_stats,
+            "ask": cmd_ask,
+            "serve": cmd_serve,
+            "eval": cmd_eval,
+        }[args.command]
         return int(handler(args, settings))
     except NewsdeskError as exc:
         print(f"newsdesk: error: {exc}", file=sys.stderr)
@@ -185,8 +242,10 @@ def cmd_stats(args: argparse.Namespace, settings: Any) -> int:
         out.update({k: v for k, v in stats.items() if k not in out})
         print(json.dumps(out, indent=2))
     else:
-        print(f"{stats['articles']} articles ({stats['aliases']} duplicate files as aliases), "
-              f"{stats['chunks']} chunks")
+        print(
+            f"{stats['articles']} articles ({stats['aliases']} duplicate files as aliases), "
+            f"{stats['chunks']} chunks"
+        )
         print(f"published: {stats['earliest'] or '?'} to {stats['latest'] or '?'}")
         print(f"sources: {', '.join(stats['sources']) or '-'}")  # type: ignore[arg-type]
         print(f"categories: {', '.join(stats['categories']) or '-'}")  # type: ignore[arg-type]
@@ -229,8 +288,12 @@ def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.types import Filters
 
     assistant = build_assistant(settings)
-    filters = Filters(since=args.since, until=args.until, sources=tuple(args.source),
-                      categories=tuple(args.category))
+    filters = Filters(
+        since=args.since,
+        until=args.until,
+        sources=tuple(args.source),
+        categories=tuple(args.category),
+    )
     answer = assistant.ask(args.question, history=args.history, filters=filters)
     if args.json:
         print(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))

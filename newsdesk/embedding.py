@@ -81,8 +81,11 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # torch/transformers raise many types for a bad folder
             raise ModelLoadError(f"cannot load embedding model from {path}: {exc}") from exc
         self.identity = model_identity(name, path)
-        self.dimension = int(self._model.get_embedding_dimension())
-        self.max_tokens = int(self._model.max_seq_length)
+        dimension = self._model.get_embedding_dimension()
+        if not dimension:
+            raise ModelLoadError(f"{path} does not say the size of its embeddings")
+        self.dimension = int(dimension)
+        self.max_tokens = int(self._model.max_seq_length or 512)
         self._batch_size = batch_size
         self._tokenizer = self._model.tokenizer
 

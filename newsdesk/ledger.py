@@ -185,8 +185,14 @@ class Ledger:
         title, text, source, published, url, category, author, meta = row
         own = json.loads(meta or "{}")
         return Article(
-            doc_id, title, text, own.get("source", source), own.get("published", published),
-            own.get("url", url), own.get("category", category), own.get("author", author),
+            doc_id,
+            title,
+            text,
+            own.get("source", source),
+            own.get("published", published),
+            own.get("url", url),
+            own.get("category", category),
+            own.get("author", author),
         )
 
     def chunk_ids(self, content_hash: str) -> list[str]:
@@ -261,8 +267,16 @@ class Ledger:
         self._conn.execute(
             f"INSERT OR REPLACE INTO texts({_TEXT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
-                content, article.doc_id, article.title, article.text, article.source,
-                article.published, article.url, article.category, article.author, len(chunks),
+                content,
+                article.doc_id,
+                article.title,
+                article.text,
+                article.source,
+                article.published,
+                article.url,
+                article.category,
+                article.author,
+                len(chunks),
             ),
         )
         self._conn.executemany(
@@ -273,8 +287,11 @@ class Ledger:
 
     def put_article(self, article: Article, content: str, origin: str, file: str) -> None:
         meta = {
-            "source": article.source, "published": article.published, "url": article.url,
-            "category": article.category, "author": article.author,
+            "source": article.source,
+            "published": article.published,
+            "url": article.url,
+            "category": article.category,
+            "author": article.author,
         }
         self._conn.execute(
             "INSERT OR REPLACE INTO articles(doc_id, content_hash, origin, file, meta) "
@@ -304,8 +321,12 @@ class Ledger:
                     "UPDATE texts SET doc_id=?, source=?, published=?, url=?, category=?, "
                     "author=? WHERE content_hash=?",
                     (
-                        new_canonical, meta.get("source", ""), meta.get("published", ""),
-                        meta.get("url", ""), meta.get("category", ""), meta.get("author", ""),
+                        new_canonical,
+                        meta.get("source", ""),
+                        meta.get("published", ""),
+                        meta.get("url", ""),
+                        meta.get("category", ""),
+                        meta.get("author", ""),
                         content,
                     ),
                 )

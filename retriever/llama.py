@@ -21,9 +21,15 @@ def hits_to_nodes(hits: list[ArticleHit]) -> list[NodeWithScore]:
     for hit in hits:
         for p in hit.passages:
             meta: dict[str, Any] = {
-                "doc_id": p.doc_id, "title": p.title, "source": p.source,
-                "published": p.published, "url": p.url, "category": p.category,
-                "start": p.start, "end": p.end, "aliases": list(p.aliases),
+                "doc_id": p.doc_id,
+                "title": p.title,
+                "source": p.source,
+                "published": p.published,
+                "url": p.url,
+                "category": p.category,
+                "start": p.start,
+                "end": p.end,
+                "aliases": list(p.aliases),
             }
             node = TextNode(id_=p.chunk_id, text=p.text, metadata=meta)
             nodes.append(NodeWithScore(node=node, score=p.score))

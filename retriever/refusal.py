@@ -50,9 +50,7 @@ def coverage(question: str, hits: Sequence[ArticleHit], idf: Idf | None = None) 
     return best
 
 
-def evidence(
-    question: str, hits: Sequence[ArticleHit], idf: Idf | None = None
-) -> dict[str, float]:
+def evidence(question: str, hits: Sequence[ArticleHit], idf: Idf | None = None) -> dict[str, float]:
     if not hits:
         return {"similarity": 0.0, "coverage": 0.0}
     best_sim = max(p.similarity for h in hits[:TOP_ARTICLES] for p in h.passages)

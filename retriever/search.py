@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+
 import numpy as np
 
 from newsdesk import lexical, schema

@@ -11,9 +11,60 @@ import re
 
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st mt gen col capt lt sgt rep sen gov pres rev hon
-    inc ltd corp co plc bros dept est fig vol vs etc approx jan feb mar apr jun jul aug
-    sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m""".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "gen",
+        "col",
+        "capt",
+        "lt",
+        "sgt",
+        "rep",
+        "sen",
+        "gov",
+        "pres",
+        "rev",
+        "hon",
+        "inc",
+        "ltd",
+        "corp",
+        "co",
+        "plc",
+        "bros",
+        "dept",
+        "est",
+        "fig",
+        "vol",
+        "vs",
+        "etc",
+        "approx",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "u.s",
+        "u.k",
+        "u.n",
+        "e.g",
+        "i.e",
+        "a.m",
+        "p.m",
+    ]
 )
 
 # A candidate end: terminal punctuation, optional closing quotes/brackets, then whitespace.
@@ -60,9 +111,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         end = m.end()
         token = m.group(0)
         if token[0] in ".!?":
-            if token[0] == "." and len(token.rstrip("\"'\u201d\u2019)]")) == 1:
-                if _is_abbreviation(text, m.start()):
-                    continue
+            single_dot = token[0] == "." and len(token.rstrip("\"'\u201d\u2019)]")) == 1
+            if single_dot and _is_abbreviation(text, m.start()):
+                continue
             if not _next_starts_sentence(text, end):
                 continue
         _append(text, start, end, spans)
@@ -82,7 +133,9 @@ def _split_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
     for m in re.finditer(r"\n", text[start:end]):
         nl = start + m.start()
         before = text[s:nl].rstrip()
-        if before and (before[-1] in ".!?:\"'\u201d" or not text[nl + 1 : end].strip()[:1].islower()):
+        if before and (
+            before[-1] in ".!?:\"'\u201d" or not text[nl + 1 : end].strip()[:1].islower()
+        ):
             _append(text, s, nl, pieces)
             s = nl + 1
     _append(text, s, end, pieces)

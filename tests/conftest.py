@@ -121,8 +121,16 @@ class ChromaServer:
     def start(self) -> None:
         chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
         self.proc = subprocess.Popen(
-            [chroma, "run", "--path", str(self.path), "--host", "127.0.0.1",
-             "--port", str(self.port)],
+            [
+                chroma,
+                "run",
+                "--path",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

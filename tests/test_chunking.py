@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from conftest import SHARED_DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SHARED_DATA
 from ingest.chunking import chunk_text, count_tokens
 from retriever.sentences import split_sentences
 

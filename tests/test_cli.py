@@ -14,7 +14,10 @@ from conftest import SEED_QUESTION
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "newsdesk.cli", *args],
-        capture_output=True, text=True, timeout=600, env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **env},
     )
 
 
@@ -31,12 +34,30 @@ def test_ask_json_contract(sample_index: Path) -> None:
     out = run("ask", SEED_QUESTION, "--index", str(sample_index), "--json")
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)
-    assert {"question", "standalone_question", "answer", "refused", "citations", "retrieved",
-            "timings_ms"} <= set(got)
+    assert {
+        "question",
+        "standalone_question",
+        "answer",
+        "refused",
+        "citations",
+        "retrieved",
+        "timings_ms",
+    } <= set(got)
     assert got["refused"] is False and "[1]" in got["answer"]
     cite = got["citations"][0]
-    assert {"n", "doc_id", "aliases", "title", "source", "published", "url", "passage", "start",
-            "end", "score"} <= set(cite)
+    assert {
+        "n",
+        "doc_id",
+        "aliases",
+        "title",
+        "source",
+        "published",
+        "url",
+        "passage",
+        "start",
+        "end",
+        "score",
+    } <= set(cite)
     assert cite["doc_id"] == "world/ibtimes-russia-urges-kyiv-peace-talks.md"
     assert cite["source"] == "IBTimes" and cite["published"] == "2022-11-24"
     assert len(got["retrieved"]) == 6  # at least k=10 asked; the sample holds 6
@@ -44,12 +65,14 @@ def test_ask_json_contract(sample_index: Path) -> None:
 
 
 def test_ask_plain_output_follow_up_and_filters(sample_index: Path) -> None:
-    out = run("ask", "What did Lukashenko warn?", "--history", SEED_QUESTION,
-              "--index", str(sample_index))
+    out = run(
+        "ask", "What did Lukashenko warn?", "--history", SEED_QUESTION, "--index", str(sample_index)
+    )
     assert out.returncode == 0, out.stderr
     assert "destruction" in out.stdout and "Sources:" in out.stdout and "IBTimes" in out.stdout
-    filtered = run("ask", SEED_QUESTION, "--index", str(sample_index), "--category", "local",
-                   "--json")
+    filtered = run(
+        "ask", SEED_QUESTION, "--index", str(sample_index), "--category", "local", "--json"
+    )
     got = json.loads(filtered.stdout)
     assert all(not c["doc_id"].startswith("world/") for c in got["citations"])
 

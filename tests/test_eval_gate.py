@@ -10,16 +10,20 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import SHARED
 
 GATES = {
     "dev": [
-        "hybrid.mrr@10=0.97", "hybrid.hit@1=0.95", "hybrid.hit@10=0.98",
-        "answers.keyword_recall=0.70", "answers.citation_precision=0.85",
+        "hybrid.mrr@10=0.97",
+        "hybrid.hit@1=0.95",
+        "hybrid.hit@10=0.98",
+        "answers.keyword_recall=0.70",
+        "answers.citation_precision=0.85",
     ],
     "hard_dev": [
-        "hybrid.mrr@10=0.60", "hybrid.hit@10=0.85", "hybrid.recall@10=0.83",
+        "hybrid.mrr@10=0.60",
+        "hybrid.hit@10=0.85",
+        "hybrid.recall@10=0.83",
         "answers.keyword_recall=0.38",
     ],
 }
@@ -33,9 +37,19 @@ def test_eval_gates_hold_on_the_shared_archive(
     out = tmp_path / f"{name}.json"
     plot = tmp_path / f"{name}.png"
     cmd = [
-        sys.executable, "-m", "newsdesk.cli", "eval",
-        "--questions", str(SHARED / "evals" / f"{name}.jsonl"),
-        "--index", str(shared_index), "--answers", "--json", str(out), "--plot", str(plot),
+        sys.executable,
+        "-m",
+        "newsdesk.cli",
+        "eval",
+        "--questions",
+        str(SHARED / "evals" / f"{name}.jsonl"),
+        "--index",
+        str(shared_index),
+        "--answers",
+        "--json",
+        str(out),
+        "--plot",
+        str(plot),
     ]
     for gate in GATES[name]:
         cmd += ["--fail-under", gate]

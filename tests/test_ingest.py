@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import SAMPLE, SHARED_DATA, make_settings
+
 from ingest.pipeline import ingest
 from newsdesk import lexical
 from newsdesk.errors import ConfigError, EmbeddingModelMismatchError, IndexCorruptError
@@ -162,8 +162,10 @@ def test_bad_inputs_are_reported_and_skipped_without_losing_stored_articles(
     (folder / "binary.txt").write_bytes(b"\x00\x01\x02PNG\x00" * 100)
     (folder / "empty.txt").write_bytes(b"")
     (folder / "latin.txt").write_bytes("Caf\xe9 news\n\nA caf\xe9 opened.".encode("latin-1"))
-    write(folder / "records.jsonl", '{"title": "Fine", "text": "A fine record about ports."}\n'
-          '{"title": "Broken", "text": \n')
+    write(
+        folder / "records.jsonl",
+        '{"title": "Fine", "text": "A fine record about ports."}\n{"title": "Broken", "text": \n',
+    )
     write(folder / "huge.txt", "Big\n\n" + "word " * 20_000)
     report = ingest(settings, [str(folder)], embedder=embedder)
     reasons = {Path(e.path).name.split("#")[0]: e.reason for e in report.errors}
@@ -179,7 +181,10 @@ def test_bad_inputs_are_reported_and_skipped_without_losing_stored_articles(
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "newsdesk.cli", *args],
-        capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -190,9 +195,18 @@ def test_cli_ingest_json_contract_and_exit_codes(tmp_path: Path) -> None:
     done = cli("ingest", str(folder), "--index", str(index), "--json")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert set(out) == {"files_seen", "articles_added", "articles_updated", "articles_unchanged",
-                        "articles_removed", "duplicates", "chunks_added", "chunks_removed",
-                        "errors", "seconds"}
+    assert set(out) == {
+        "files_seen",
+        "articles_added",
+        "articles_updated",
+        "articles_unchanged",
+        "articles_removed",
+        "duplicates",
+        "chunks_added",
+        "chunks_removed",
+        "errors",
+        "seconds",
+    }
     assert out["articles_added"] == 1 and out["files_seen"] == 1
     stats = json.loads(cli("stats", "--index", str(index), "--json").stdout)
     assert {"articles", "chunks", "sources", "earliest", "latest", "embedding_model"} <= set(stats)
@@ -213,8 +227,9 @@ def test_model_and_chunking_mismatch_are_clear_errors(tmp_path: Path, embedder) 
     write(folder / "a.txt", ARTICLE)
     ingest(make_settings(tmp_path / "index"), [str(folder)], embedder=embedder)
     with pytest.raises(ConfigError, match="chunk"):
-        ingest(make_settings(tmp_path / "index", chunk_tokens=100), [str(folder)],
-               embedder=embedder)
+        ingest(
+            make_settings(tmp_path / "index", chunk_tokens=100), [str(folder)], embedder=embedder
+        )
     from newsdesk.embedding import resolve_model_path
 
     copy = tmp_path / "my-minilm"
@@ -260,17 +275,17 @@ def _kill_corpus(tmp_path: Path) -> Path:
             for f in sorted((bbc / cat).glob("*.txt"))[:20]:
                 write(folder / cat / f.name, f.read_text(encoding="utf-8"))
         # An exact duplicate, so the kill can land between a text and its alias.
-        write(folder / "dupe" / "copy.txt", (folder / "tech" / sorted(
-            p.name for p in (folder / "tech").iterdir())[0]).read_text())
+        write(
+            folder / "dupe" / "copy.txt",
+            (folder / "tech" / sorted(p.name for p in (folder / "tech").iterdir())[0]).read_text(),
+        )
     else:  # pragma: no cover - CI has ../shared
         shutil.copytree(SAMPLE, folder)
     return folder
 
 
 @pytest.mark.slow
-def test_kill_9_at_random_moments_then_rerun_equals_uninterrupted(
-    tmp_path: Path, embedder
-) -> None:
+def test_kill_9_at_random_moments_then_rerun_equals_uninterrupted(tmp_path: Path, embedder) -> None:
     folder = _kill_corpus(tmp_path)
     reference = tmp_path / "reference"
     ingest(make_settings(reference), [str(folder)], embedder=embedder)
@@ -283,7 +298,9 @@ def test_kill_9_at_random_moments_then_rerun_equals_uninterrupted(
         index = tmp_path / f"run{run}"
         proc = subprocess.Popen(
             [sys.executable, "-m", "newsdesk.cli", "ingest", str(folder), "--index", str(index)],
-            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         # Wait for the ledger to exist (model loaded, index created), then kill at a random
         # moment of the write phase: each run dies at a different point.

@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from conftest import SAMPLE, SEED_QUESTION, make_settings
+
 from ingest.pipeline import ingest
 from newsdesk.assistant import Assistant, build_answerer
 from newsdesk.errors import QuestionError
@@ -161,8 +161,11 @@ def test_follow_up_uses_the_conversation(sample_assistant: Assistant) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["Who won the 1966 football World Cup final?", "What is the boiling point of mercury?",
-     "How do I bake sourdough bread?"],
+    [
+        "Who won the 1966 football World Cup final?",
+        "What is the boiling point of mercury?",
+        "How do I bake sourdough bread?",
+    ],
 )
 def test_off_topic_questions_are_refused(sample_assistant: Assistant, question: str) -> None:
     answer = sample_assistant.ask(question)
@@ -174,10 +177,16 @@ def test_off_topic_questions_are_refused(sample_assistant: Assistant, question: 
 
 @pytest.mark.parametrize(
     "question",
-    ["What will the flood walls cost?", "Why is the farmers market moving?",
-     "What did the comet do?", "How do bumblebees cool their nests?"],
+    [
+        "What will the flood walls cost?",
+        "Why is the farmers market moving?",
+        "What did the comet do?",
+        "How do bumblebees cool their nests?",
+    ],
 )
-def test_answerable_questions_cite_their_article(sample_assistant: Assistant, question: str) -> None:
+def test_answerable_questions_cite_their_article(
+    sample_assistant: Assistant, question: str
+) -> None:
     answer = sample_assistant.ask(question)
     assert not answer.refused, question
     assert_citations_hold(answer)
@@ -201,7 +210,8 @@ def test_streaming_yields_pieces_then_the_answer(sample_assistant: Assistant) ->
 
 
 def test_generative_answerer_is_built_from_settings(sample_index: Path, embedder) -> None:
-    settings = make_settings(sample_index, answerer="llm", llm_base_url="http://127.0.0.1:9",
-                             llm_model="test")
+    settings = make_settings(
+        sample_index, answerer="llm", llm_base_url="http://127.0.0.1:9", llm_model="test"
+    )
     answerer = build_answerer(settings)
     assert type(answerer).__name__ == "LLMAnswerer"

@@ -37,10 +37,17 @@ def client(url: str, **kw: Any) -> Any:
     return Client(url, verbose=False, download_files=False, **kw)
 
 
-def ask(c: Any, question: str, since: str = "", until: str = "", sources: tuple[str, ...] = (),
-        categories: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], str]:
-    chat, panel, box = c.predict(question, since, until, list(sources), list(categories),
-                                 api_name="/ask")
+def ask(
+    c: Any,
+    question: str,
+    since: str = "",
+    until: str = "",
+    sources: tuple[str, ...] = (),
+    categories: tuple[str, ...] = (),
+) -> tuple[list[dict[str, Any]], str]:
+    chat, panel, box = c.predict(
+        question, since, until, list(sources), list(categories), api_name="/ask"
+    )
     assert box == ""
     return chat, panel
 
@@ -95,8 +102,14 @@ def test_filters_change_the_answer(app_url: str) -> None:
     assert SEED_TITLE not in plain(panel)
     _, panel = ask(c, SEED_QUESTION, until="2022-01-01")
     assert SEED_TITLE not in plain(panel)
-    _, panel = ask(c, SEED_QUESTION, since="2022-11-01", until="2022-11-30",
-                   categories=("world",), sources=("IBTimes",))
+    _, panel = ask(
+        c,
+        SEED_QUESTION,
+        since="2022-11-01",
+        until="2022-11-30",
+        categories=("world",),
+        sources=("IBTimes",),
+    )
     assert SEED_TITLE in plain(panel) and "<mark" in panel
     chat, _ = ask(c, SEED_QUESTION, since="last week")
     assert "nd-error" in reply(chat) and "2005-03-01" in plain(reply(chat))
@@ -132,8 +145,11 @@ def test_bad_questions_get_a_readable_message(app_url: str, question: str, expec
 def test_concurrent_sessions_keep_separate_histories(app_url: str) -> None:
     plans = {
         "a": [SEED_QUESTION, "And what did Belarus say?", "What did Lukashenko warn?"],
-        "b": ["Why did Millbrook vote to rebuild river flood defences?",
-              "And what did it cost?", "What is the boiling point of mercury?"],
+        "b": [
+            "Why did Millbrook vote to rebuild river flood defences?",
+            "And what did it cost?",
+            "What is the boiling point of mercury?",
+        ],
     }
 
     def session(name: str) -> list[dict[str, Any]]:
@@ -154,12 +170,14 @@ def test_concurrent_sessions_keep_separate_histories(app_url: str) -> None:
     assert "Read as a follow-up" in followup_b and "Russia" not in followup_b
 
 
-def test_examples_come_from_the_archive(app_url: str, sample_assistant: Any,
-                                        sample_index: Path) -> None:
+def test_examples_come_from_the_archive(
+    app_url: str, sample_assistant: Any, sample_index: Path
+) -> None:
     config = httpx.get(f"{app_url}config", timeout=10).json()
     shown = [
         sample[0]
-        for comp in config["components"] if comp.get("type") == "dataset"
+        for comp in config["components"]
+        if comp.get("type") == "dataset"
         for sample in comp["props"]["samples"]
     ]
     assert shown and shown == sample_assistant.example_questions(4)
@@ -237,10 +255,14 @@ def test_llm_server_down_is_a_notice_under_the_answer(sample_assistant: Any) -> 
     from ui.app import answer_turn
     from ui.state import Session
 
-    settings = sample_assistant.settings.model_copy(update={
-        "answerer": "llm", "llm_base_url": f"http://127.0.0.1:{free_port()}/v1",
-        "llm_model": "absent", "llm_timeout_s": 2.0,
-    })
+    settings = sample_assistant.settings.model_copy(
+        update={
+            "answerer": "llm",
+            "llm_base_url": f"http://127.0.0.1:{free_port()}/v1",
+            "llm_model": "absent",
+            "llm_timeout_s": 2.0,
+        }
+    )
     assistant = Assistant(settings, sample_assistant.searcher, build_answerer(settings))
     steps = list(answer_turn(assistant, SEED_QUESTION, Session(), "", "", [], []))
     chat, panel, session, box = steps[-1]
@@ -261,8 +283,9 @@ def test_index_unavailable_is_a_message_and_the_app_recovers(
 
     settings = make_settings(tmp_path / "index", chroma_url=chroma_server.url, port=free_port())
     assert not ingest(settings, [str(SAMPLE)], embedder=embedder).errors
-    assistant = Assistant(settings, Searcher.open(settings, embedder=embedder),
-                          build_answerer(settings))
+    assistant = Assistant(
+        settings, Searcher.open(settings, embedder=embedder), build_answerer(settings)
+    )
     demo = launch(assistant, settings, block=False)
     try:
         c = client(f"http://127.0.0.1:{settings.port}/")

@@ -17,8 +17,13 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 ARTIFACTS = REPO / "artifacts"
 TIMEOUT_MS = 60_000
@@ -173,8 +178,9 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iter
     settings = make_settings(root / "index")
     report = ingest(settings, [str(archive)], embedder=embedder)
     assert report.articles_ok == 2, report.errors
-    assistant = Assistant(settings, Searcher.open(settings, embedder=embedder),
-                          build_answerer(settings))
+    assistant = Assistant(
+        settings, Searcher.open(settings, embedder=embedder), build_answerer(settings)
+    )
     stored = assistant.article("payloads.txt")
     assert stored is not None and "<script>" in stored.text  # the payloads reach the UI
     demo, url = serve(assistant, root / "index")
@@ -213,8 +219,17 @@ def test_hostile_articles_stay_inert(browser: Any, hostile_app: str) -> None:
     first_answer = page.locator('#nd-chat [data-testid="bot"]').first
     expect(first_answer).to_contain_text("[the ban](javascript:window.__pwned=1)")  # no Markdown
     expect(first_answer).to_contain_text("<script>window.__pwned=1;alert(1)</script>")
-    for selector in ("script", "img", "svg", "iframe", "style", "[onerror]", "[onload]",
-                     "[ontoggle]", "b"):
+    for selector in (
+        "script",
+        "img",
+        "svg",
+        "iframe",
+        "style",
+        "[onerror]",
+        "[onload]",
+        "[ontoggle]",
+        "b",
+    ):
         assert page.locator(f"#nd-panel .nd-source {selector}").count() == 0, selector
         assert page.locator(f'#nd-chat [data-testid="bot"] {selector}').count() == 0, selector
     assert page.locator('a[href^="javascript:" i]').count() == 0

@@ -17,8 +17,21 @@ from ui import render
 from ui.state import Session, Turn, parse_filters
 
 ALLOWED_TAGS = {
-    "a", "b", "br", "details", "div", "em", "h3", "hr", "li", "mark", "p", "span", "strong",
-    "summary", "ul",
+    "a",
+    "b",
+    "br",
+    "details",
+    "div",
+    "em",
+    "h3",
+    "hr",
+    "li",
+    "mark",
+    "p",
+    "span",
+    "strong",
+    "summary",
+    "ul",
 }
 ALLOWED_ATTRS = {"class", "id", "href", "title", "target", "rel", "data-cite", "data-turn", "open"}
 
@@ -100,9 +113,17 @@ def assert_inert(markup: str) -> Tree:
 
 def passage(start: int, end: int, n: int = 0, **kw: object) -> Passage:
     base: dict[str, object] = {
-        "chunk_id": f"doc-1#{n}", "doc_id": "doc-1", "text": TEXT[start:end], "start": start,
-        "end": end, "position": n, "score": 1.0, "title": "Bridge to reopen",
-        "source": "Courier", "published": "2024-05-01", "url": "https://example.org/bridge",
+        "chunk_id": f"doc-1#{n}",
+        "doc_id": "doc-1",
+        "text": TEXT[start:end],
+        "start": start,
+        "end": end,
+        "position": n,
+        "score": 1.0,
+        "title": "Bridge to reopen",
+        "source": "Courier",
+        "published": "2024-05-01",
+        "url": "https://example.org/bridge",
         "category": "local",
     }
     base.update(kw)
@@ -111,15 +132,25 @@ def passage(start: int, end: int, n: int = 0, **kw: object) -> Passage:
 
 def answer(text: str, citations: tuple[Citation, ...], **kw: object) -> Answer:
     base: dict[str, object] = {
-        "question": "When will the bridge reopen?", "standalone_question":
-        "When will the bridge reopen?", "text": text, "citations": citations, "refused": False,
+        "question": "When will the bridge reopen?",
+        "standalone_question": "When will the bridge reopen?",
+        "text": text,
+        "citations": citations,
+        "refused": False,
     }
     base.update(kw)
     return Answer(**base)  # type: ignore[arg-type]
 
 
-ARTICLE = Article(doc_id="doc-1", title="Bridge to reopen", text=TEXT, source="Courier",
-                  published="2024-05-01", url="https://example.org/bridge", category="local")
+ARTICLE = Article(
+    doc_id="doc-1",
+    title="Bridge to reopen",
+    text=TEXT,
+    source="Courier",
+    published="2024-05-01",
+    url="https://example.org/bridge",
+    category="local",
+)
 
 
 # ---------------------------------------------------------------- citations in the answer
@@ -127,8 +158,9 @@ def test_citation_markers_become_links_to_their_anchor() -> None:
     quote = "The mayor said the bridge would reopen in May."
     c1 = Citation(1, passage(0, 100), quote)
     c2 = Citation(2, passage(73, 146, 1), "Repairs will cost 2 million pounds.")
-    out = render.answer_html(answer(f"{quote} [1] Repairs cost 2m. [2] See also [7].", (c1, c2)),
-                             turn=3)
+    out = render.answer_html(
+        answer(f"{quote} [1] Repairs cost 2m. [2] See also [7].", (c1, c2)), turn=3
+    )
     tree = assert_inert(out)
     links = [a for t, a in tree.tags if t == "a"]
     assert [a["href"] for a in links] == ["#cite-3-1", "#cite-3-2"]
@@ -144,9 +176,13 @@ def test_streaming_text_is_escaped_and_unlinked() -> None:
 
 
 def test_followup_and_notice_are_shown() -> None:
-    a = answer("The bridge reopens in May. [1]", (Citation(1, passage(0, 100), ""),),
-               question="When?", standalone_question="When? bridge reopen",
-               notice="LLM server unavailable; answered extractively")
+    a = answer(
+        "The bridge reopens in May. [1]",
+        (Citation(1, passage(0, 100), ""),),
+        question="When?",
+        standalone_question="When? bridge reopen",
+        notice="LLM server unavailable; answered extractively",
+    )
     tree = assert_inert(render.answer_html(a, 1))
     assert "Read as a follow-up: \u201cWhen? bridge reopen\u201d" in tree.plain
     assert "LLM server unavailable" in tree.plain
@@ -157,8 +193,9 @@ def test_quote_is_marked_at_the_exact_offsets() -> None:
     quote = "The mayor said the bridge would reopen in May."
     p = passage(27, 110)
     assert p.text.startswith(quote)
-    out = render.cited_sources_html(answer(f"{quote} [1]", (Citation(1, p, quote),)), 2,
-                                    {"doc-1": ARTICLE})
+    out = render.cited_sources_html(
+        answer(f"{quote} [1]", (Citation(1, p, quote),)), 2, {"doc-1": ARTICLE}
+    )
     tree = assert_inert(out)
     body_at = tree.plain.index(TEXT[:20])
     assert tree.plain[body_at:] == TEXT  # the article text, whole and unchanged
@@ -166,8 +203,15 @@ def test_quote_is_marked_at_the_exact_offsets() -> None:
     assert tree.marks[0][0] - body_at == TEXT.index(quote) == p.start
     assert tree.anchors["cite-2-1"] - body_at == p.start
     assert "Bridge to reopen" in tree.plain and "Courier" in tree.plain
-    assert ("a", {"class": "nd-url", "href": "https://example.org/bridge", "target": "_blank",
-                  "rel": "noopener noreferrer nofollow"}) in tree.tags
+    assert (
+        "a",
+        {
+            "class": "nd-url",
+            "href": "https://example.org/bridge",
+            "target": "_blank",
+            "rel": "noopener noreferrer nofollow",
+        },
+    ) in tree.tags
 
 
 def test_overlapping_citations_nest_correctly() -> None:
@@ -197,8 +241,9 @@ def test_long_article_shows_windows_around_the_passage() -> None:
     start = text.index(TEXT)
     p = passage(start, start + len(TEXT), text=TEXT)
     art = Article(doc_id="doc-1", title="Long", text=text)
-    out = render.cited_sources_html(answer("x [1]", (Citation(1, p, TEXT[:26]),)), 1,
-                                    {"doc-1": art})
+    out = render.cited_sources_html(
+        answer("x [1]", (Citation(1, p, TEXT[:26]),)), 1, {"doc-1": art}
+    )
     tree = assert_inert(out)
     assert len(out) < 2 * render.CONTEXT_CHARS + 3 * len(TEXT) + 2000
     assert tree.plain.count("\u2026") == 2 and TEXT in tree.plain
@@ -207,8 +252,11 @@ def test_long_article_shows_windows_around_the_passage() -> None:
 def test_changed_article_falls_back_to_the_passage_alone() -> None:
     p = passage(0, 26)
     changed = Article(doc_id="doc-1", title="Bridge", text="Rewritten entirely.")
-    tree = assert_inert(render.cited_sources_html(
-        answer("x [1]", (Citation(1, p, "The council met"),)), 1, {"doc-1": changed}))
+    tree = assert_inert(
+        render.cited_sources_html(
+            answer("x [1]", (Citation(1, p, "The council met"),)), 1, {"doc-1": changed}
+        )
+    )
     assert "The council met on Monday." in tree.plain and "Rewritten" not in tree.plain
     assert marked(tree, 1, 1) == "The council met"
 
@@ -246,12 +294,24 @@ PAYLOADS = [
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_untrusted_fields_render_inert(payload: str) -> None:
     text = f"Before. {payload} The mayor spoke. {payload} After."
-    p = passage(0, len(text), text=text, title=f"Title {payload}", source=f"Src {payload}",
-                published=payload, category=payload, url=f"https://ex.org/{payload}")
-    art = Article(doc_id="doc-1", title=f"Title {payload}", text=text, source=payload,
-                  url=payload)
-    a = answer(f"{payload} [1]", (Citation(1, p, f"{payload} The mayor spoke."),),
-               question=payload, standalone_question=f"{payload} again", notice=payload)
+    p = passage(
+        0,
+        len(text),
+        text=text,
+        title=f"Title {payload}",
+        source=f"Src {payload}",
+        published=payload,
+        category=payload,
+        url=f"https://ex.org/{payload}",
+    )
+    art = Article(doc_id="doc-1", title=f"Title {payload}", text=text, source=payload, url=payload)
+    a = answer(
+        f"{payload} [1]",
+        (Citation(1, p, f"{payload} The mayor spoke."),),
+        question=payload,
+        standalone_question=f"{payload} again",
+        notice=payload,
+    )
     for markup in (
         render.answer_html(a, 1),
         render.cited_sources_html(a, 1, {"doc-1": art}),
@@ -260,9 +320,17 @@ def test_untrusted_fields_render_inert(payload: str) -> None:
         render.question_html(payload),
         render.error_html(payload),
         render.refusal_html(
-            answer(payload, (), refused=True, retrieved=(ArticleHit("doc-1", 1.0, (p,)),)), 2),
-        render.facts_html({"articles": 1, "sources": [payload], "categories": [payload],
-                           "earliest": payload, "latest": payload}),
+            answer(payload, (), refused=True, retrieved=(ArticleHit("doc-1", 1.0, (p,)),)), 2
+        ),
+        render.facts_html(
+            {
+                "articles": 1,
+                "sources": [payload],
+                "categories": [payload],
+                "earliest": payload,
+                "latest": payload,
+            }
+        ),
     ):
         tree = assert_inert(markup)
         assert payload in tree.plain or payload[:20] in tree.plain  # shown, as text
@@ -271,18 +339,23 @@ def test_untrusted_fields_render_inert(payload: str) -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "javascript:alert(1)", " JaVaScRiPt:alert(1)", "java\tscript:alert(1)",
-        "data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)", "//evil.example/x",
-        "http://", "https://ex.org/\"onmouseover=alert(1)", "https://ex.org/<script>",
-        "file:///etc/passwd", "",
+        "javascript:alert(1)",
+        " JaVaScRiPt:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "//evil.example/x",
+        "http://",
+        'https://ex.org/"onmouseover=alert(1)',
+        "https://ex.org/<script>",
+        "file:///etc/passwd",
+        "",
     ],
 )
 def test_unsafe_urls_never_become_links(url: str) -> None:
     assert render.safe_url(url) is None
     p = passage(0, 26, url=url)
-    tree = assert_inert(
-        render.cited_sources_html(answer("x [1]", (Citation(1, p, ""),)), 1, {})
-    )
+    tree = assert_inert(render.cited_sources_html(answer("x [1]", (Citation(1, p, ""),)), 1, {}))
     assert not [a for t, a in tree.tags if t == "a"]
 
 
@@ -300,8 +373,7 @@ def test_refusal_offers_the_closest_articles() -> None:
         ArticleHit(f"doc-{i}", 1.0 / i, (passage(0, 26, title=f"Story {i}", doc_id=f"doc-{i}"),))
         for i in range(1, 8)
     )
-    a = answer("The archive has no article that answers this.", (), refused=True,
-               retrieved=hits)
+    a = answer("The archive has no article that answers this.", (), refused=True, retrieved=hits)
     tree = assert_inert(render.answer_html(a, 4))
     assert "The archive has no article that answers this." in tree.plain
     assert "Closest articles:" in tree.plain
@@ -319,9 +391,15 @@ def test_error_message_is_one_readable_line() -> None:
 
 
 def test_archive_facts() -> None:
-    stats = {"articles": 2225, "chunks": 9001, "sources": [f"S{i}" for i in range(20)],
-             "categories": ["business", "tech"], "earliest": "2004-01-01",
-             "latest": "2005-12-31", "embedding_model": "all-MiniLM-L6-v2"}
+    stats = {
+        "articles": 2225,
+        "chunks": 9001,
+        "sources": [f"S{i}" for i in range(20)],
+        "categories": ["business", "tech"],
+        "earliest": "2004-01-01",
+        "latest": "2005-12-31",
+        "embedding_model": "all-MiniLM-L6-v2",
+    }
     tree = assert_inert(render.facts_html(stats))
     assert "2,225 articles" in tree.plain and "9,001 passages" in tree.plain
     assert "2004-01-01 to 2005-12-31" in tree.plain
@@ -352,8 +430,9 @@ def test_session_history_counts_answered_turns_only() -> None:
 
 def test_parse_filters() -> None:
     f = parse_filters(" 2005-01-01 ", "2005-12-31", ["BBC", "BBC", ""], ["tech"])
-    assert f == Filters(since=date(2005, 1, 1), until=date(2005, 12, 31), sources=("BBC",),
-                        categories=("tech",))
+    assert f == Filters(
+        since=date(2005, 1, 1), until=date(2005, 12, 31), sources=("BBC",), categories=("tech",)
+    )
     assert parse_filters("", None, None, None).is_empty()
     with pytest.raises(QuestionError, match="2005-03-01"):
         parse_filters("last week", "", [], [])

@@ -70,8 +70,12 @@ def answer_turn(
             render.sources_section(answer, number, articles),
             answered=True,
         )
-        log.info("turn %d answered: refused=%s citations=%d", number, answer.refused,
-                 len(answer.citations))
+        log.info(
+            "turn %d answered: refused=%s citations=%d",
+            number,
+            answer.refused,
+            len(answer.citations),
+        )
     except NewsdeskError as exc:
         log.info("turn %d not answered: %s: %s", number, type(exc).__name__, exc)
         turn = Turn(number, question, render.error_html(str(exc)))
@@ -156,22 +160,40 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         autofocus=True,
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="nd-ask")
-                tried = gr.Examples(
-                    examples=[[q] for q in examples], inputs=[box], label="Try asking",
-                    elem_id="nd-examples",
-                ) if examples else None
+                tried = (
+                    gr.Examples(
+                        examples=[[q] for q in examples],
+                        inputs=[box],
+                        label="Try asking",
+                        elem_id="nd-examples",
+                    )
+                    if examples
+                    else None
+                )
                 clear = gr.Button("New conversation", size="sm", elem_id="nd-new")
             with gr.Column(scale=2, min_width=320):
                 with gr.Accordion("Filters (apply to the next question)", open=True):
                     with gr.Row():
-                        since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD",
-                                           elem_id="nd-since")
-                        until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD",
-                                           elem_id="nd-until")
-                    sources = gr.Dropdown(choices=source_names, value=[], multiselect=True,
-                                          label="Sources", elem_id="nd-sources-filter")
-                    categories = gr.Dropdown(choices=category_names, value=[], multiselect=True,
-                                             label="Categories", elem_id="nd-categories-filter")
+                        since = gr.Textbox(
+                            label="Since", placeholder="YYYY-MM-DD", elem_id="nd-since"
+                        )
+                        until = gr.Textbox(
+                            label="Until", placeholder="YYYY-MM-DD", elem_id="nd-until"
+                        )
+                    sources = gr.Dropdown(
+                        choices=source_names,
+                        value=[],
+                        multiselect=True,
+                        label="Sources",
+                        elem_id="nd-sources-filter",
+                    )
+                    categories = gr.Dropdown(
+                        choices=category_names,
+                        value=[],
+                        multiselect=True,
+                        label="Categories",
+                        elem_id="nd-categories-filter",
+                    )
                 facts_box = gr.HTML(facts, elem_id="nd-facts", js_on_load=None)
                 panel = gr.HTML(
                     Session().panel(), elem_id="nd-panel", js_on_load=CITATION_CLICKS_JS
@@ -233,8 +255,9 @@ def launch(assistant: Assistant, settings: Settings, *, block: bool = True) -> g
     `block=False`, return once the server is up (tests); call `.close()` to stop it."""
     auth = parse_auth(settings.auth)
     if not _is_loopback(settings.host) and auth is None:
-        log.warning("serving on %s without a login; set NEWSDESK_AUTH to require one",
-                    settings.host)
+        log.warning(
+            "serving on %s without a login; set NEWSDESK_AUTH to require one", settings.host
+        )
     demo = build_app(assistant)
     demo.launch(
         server_name=settings.host,

@@ -253,9 +253,7 @@ def _url_html(url: str) -> str:
     return f'<span class="nd-url">{esc(url)}</span>' if url else ""
 
 
-def _card(
-    title: str, meta: str, url: str, body: str, labels: str, card_id: str = ""
-) -> str:
+def _card(title: str, meta: str, url: str, body: str, labels: str, card_id: str = "") -> str:
     ident = f' id="{esc(card_id)}"' if card_id else ""
     url_part = _url_html(url)
     return (
@@ -271,9 +269,7 @@ def _fits(article: Article | None, p: Passage) -> bool:
     return article is not None and article.text[p.start : p.end] == p.text
 
 
-def cited_sources_html(
-    answer: Answer, turn: int, articles: Mapping[str, Article | None]
-) -> str:
+def cited_sources_html(answer: Answer, turn: int, articles: Mapping[str, Article | None]) -> str:
     """One card per cited article: title, source, date, url, and the article text with each
     cited passage marked and each quote in `<mark>`, using the stored offsets."""
     groups: dict[str, list[Citation]] = {}

@@ -37,9 +37,7 @@ class Session:
         return [t.question for t in self.turns if t.answered]
 
     def add(self, turn: Turn) -> Session:
-        return replace(
-            self, turns=(*self.turns, turn)[-MAX_TURNS:], next_number=turn.number + 1
-        )
+        return replace(self, turns=(*self.turns, turn)[-MAX_TURNS:], next_number=turn.number + 1)
 
     def messages(self, pending: tuple[str, str] | None = None) -> list[dict[str, str]]:
         """The chat in Gradio's messages format; `pending` is a (question, reply) in flight."""
