@@ -61,6 +61,7 @@ _QUESTION_TYPES = [
 ]
 _TYPE_BONUS = 1.25  # a sentence with the wanted kind of answer
 _TYPE_NEEDED_BONUS = 2.0  # ... while no chosen sentence has one yet
+ARTICLE_RANK_WEIGHT = 0.25  # how much a lower-ranked article's sentences are discounted
 _NEIGHBOUR_WEIGHT = 0.5  # answers often sit next to the sentence that names the topic
 _NUMBER_WORDS = word_set(
     """two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty
@@ -172,7 +173,9 @@ class ExtractiveAnswerer:
                 m = max((terms_match(q, t) for t in s.terms), default=0.0)
                 if m > 0.0:
                     s.matches[q] = idf[q] * m / total
-            s.prior = 1.0 / (1.0 + 0.25 * s.article_rank) / (1.0 + 0.1 * s.passage_rank)
+            s.prior = (
+                1.0 / (1.0 + ARTICLE_RANK_WEIGHT * s.article_rank) / (1.0 + 0.1 * s.passage_rank)
+            )
             s.typed = bool(wanted) and _has_answer_type(s.text, wanted, q_tokens)
         for sentences in by_passage.values():
             for i, s in enumerate(sentences):
