@@ -196,8 +196,16 @@ class Bm25:
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
 
 
-def build(ledger: Ledger) -> Bm25:
+def _bm25s() -> Any:
+    """Import bm25s, which sets its own logger to DEBUG at import; put it back to WARNING."""
     import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+def build(ledger: Ledger) -> Bm25:
+    bm25s = _bm25s()
 
     chunk_ids: list[str] = []
     corpus: list[list[str]] = []
@@ -236,7 +244,7 @@ def stamp(index_dir: Path) -> int | None:
 
 
 def load(index_dir: Path) -> Bm25:
-    import bm25s
+    bm25s = _bm25s()
 
     folder = Path(index_dir) / schema.BM25_DIR
     generation = stamp(index_dir)
