@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -23,6 +24,16 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_GATE = 3
+
+# C0 and C1 control characters except tab and newline: in archive text or file names they
+# could be terminal escape sequences (clear the screen, retitle the window, ...).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: object, *, one_line: bool = False) -> str:
+    """Untrusted text made inert for a terminal; `one_line` also folds line breaks."""
+    out = _CONTROLS.sub("", str(text))
+    return " ".join(out.split()) if one_line else out
 
 
 def _date(text: str) -> date:
@@ -206,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }[args.command]
         return int(handler(args, settings))
     except NewsdeskError as exc:
-        print(f"newsdesk: error: {exc}", file=sys.stderr)
+        print(f"newsdesk: error: {terminal_text(exc, one_line=True)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("newsdesk: interrupted", file=sys.stderr)
@@ -218,7 +229,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Any) -> int:
 
     report = ingest(settings, args.paths, prune=args.prune, progress=sys.stderr.isatty())
     for err in report.errors:
-        print(f"newsdesk: skipped {err.path}: {err.reason}", file=sys.stderr)
+        skipped = terminal_text(f"{err.path}: {err.reason}", one_line=True)
+        print(f"newsdesk: skipped {skipped}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
@@ -284,9 +296,11 @@ def answer_json(answer: Any) -> dict[str, Any]:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
-    from newsdesk.assistant import build_assistant
+    from newsdesk.assistant import build_assistant, clean_question
     from newsdesk.types import Filters
 
+    for text in (args.question, *args.history):  # a bad question fails before the model loads
+        clean_question(text, settings.max_question_chars)
     assistant = build_assistant(settings)
     filters = Filters(
         since=args.since,
@@ -298,19 +312,20 @@ def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
     if args.json:
         print(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
         return EXIT_OK
-    print(answer.text)
+    print(terminal_text(answer.text))
     if answer.notice:
-        print(f"\n({answer.notice})")
+        print(f"\n({terminal_text(answer.notice)})")
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:
             p = c.passage
             meta = ", ".join(x for x in (p.source, p.published) if x)
-            print(f"[{c.n}] {p.title}" + (f" ({meta})" if meta else "") + f" - {p.doc_id}")
+            line = f"[{c.n}] {p.title}" + (f" ({meta})" if meta else "") + f" - {p.doc_id}"
+            print(terminal_text(line, one_line=True))
     elif answer.refused and answer.retrieved:
         print("\nClosest articles:")
         for h in answer.retrieved[:5]:
-            print(f"- {h.best.title} - {h.doc_id}")
+            print(terminal_text(f"- {h.best.title} - {h.doc_id}", one_line=True))
     return EXIT_OK
 
 

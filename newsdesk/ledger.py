@@ -8,6 +8,7 @@ of vector-store writes so that a crash at any moment can be repaired on the next
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
@@ -39,6 +40,15 @@ CREATE TABLE IF NOT EXISTS pending (chunk_id TEXT NOT NULL, op TEXT NOT NULL,
 """
 
 _TEXT_COLS = "content_hash, doc_id, title, text, source, published, url, category, author, n_chunks"
+
+
+def read_only_filesystem(path: Path) -> bool:
+    """Is `path` on a file system mounted read-only? An index there can be read, not written."""
+    statvfs = getattr(os, "statvfs", None)
+    try:
+        return statvfs is not None and bool(statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -85,13 +95,20 @@ class Ledger:
                 Path(index_dir).mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise IndexWriteError(f"cannot create index directory {index_dir}: {exc}") from exc
+        read_only = read_only_filesystem(Path(index_dir))
+        if read_only and create:
+            raise IndexWriteError(f"cannot write the index at {index_dir}: read-only file system")
         try:
-            conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_DDL)
+            if read_only:  # nothing can change it: read without WAL files or locks
+                uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+                conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            else:
+                conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(_DDL)
         except sqlite3.DatabaseError as exc:
-            if "readonly" in str(exc) or "unable to open" in str(exc):
+            if any(s in str(exc) for s in ("readonly", "unable to open", "disk is full")):
                 raise IndexWriteError(f"cannot write the index at {path}: {exc}") from exc
             raise IndexCorruptError(f"{path} is not a Newsdesk ledger: {exc}") from exc
         ledger = cls(conn, path)

@@ -7,6 +7,7 @@ reflects so that a reader can tell when it is stale and reload it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from newsdesk import schema
-from newsdesk.errors import IndexCorruptError
+from newsdesk.errors import IndexCorruptError, IndexWriteError
 from newsdesk.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -219,19 +220,31 @@ def build(ledger: Ledger) -> Bm25:
 
 
 def save(index: Bm25, index_dir: Path) -> None:
-    """Write atomically: a new folder, then rename over the old one."""
+    """Write atomically: a new folder, then rename over the old one. Raises IndexWriteError
+    when the folder cannot be written (read-only, disk full), leaving the old one in place."""
     final = Path(index_dir) / schema.BM25_DIR
     tmp = Path(index_dir) / f"{schema.BM25_DIR}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    if index.chunk_ids:
-        index.model.save(str(tmp), show_progress=False)
-    (tmp / "chunk_ids.json").write_text(json.dumps(index.chunk_ids), encoding="utf-8")
-    (tmp / STAMP_FILE).write_text(json.dumps({"generation": index.generation}), encoding="utf-8")
     old = Path(index_dir) / f"{schema.BM25_DIR}.old-{os.getpid()}"
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if index.chunk_ids:
+            index.model.save(str(tmp), show_progress=False)
+        (tmp / "chunk_ids.json").write_text(json.dumps(index.chunk_ids), encoding="utf-8")
+        (tmp / STAMP_FILE).write_text(
+            json.dumps({"generation": index.generation}), encoding="utf-8"
+        )
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)  # a half-written copy only takes space
+        if old.exists() and not final.exists():
+            with contextlib.suppress(OSError):
+                old.rename(final)
+        raise IndexWriteError(
+            f"cannot write the BM25 index in {index_dir}: {exc.strerror or exc}"
+        ) from exc
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -268,6 +281,6 @@ def load_or_build(ledger: Ledger, index_dir: Path) -> Bm25:
     index = build(ledger)
     try:
         save(index, index_dir)
-    except OSError as exc:  # a read-only index can still be searched
+    except IndexWriteError as exc:  # a read-only index can still be searched
         log.warning("could not save the rebuilt BM25 index: %s", exc)
     return index

@@ -5,7 +5,10 @@ Chroma types stay in this module; callers speak in ids, arrays and plain dicts.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +19,16 @@ import numpy as np
 
 from newsdesk import schema
 from newsdesk.errors import ConfigError, IndexUnavailableError, IndexWriteError, StoreError
+from newsdesk.ledger import read_only_filesystem
 from newsdesk.types import Filters
 
 log = logging.getLogger(__name__)
 
 _WRITE_BATCH = 2000
+_WRITES = ("upsert", "update", "delete", "open")
+# A write that fails with less than this free on the store's disk is reported as a full disk
+# (Chroma's own message then is only e.g. "Error in compaction: Failed to apply logs").
+_LOW_SPACE = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,10 +55,50 @@ def _client(index_dir: Path, chroma_url: str) -> Any:
         except Exception as exc:  # chromadb raises ValueError/ConnectionError/httpx errors
             raise IndexUnavailableError(f"Chroma server at {chroma_url} is unreachable") from exc
     path = Path(index_dir) / schema.CHROMA_DIR
+    if path.is_dir() and read_only_filesystem(path):
+        path = _private_copy(path)
     try:
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except Exception as exc:
+        full = _disk_full(path, "open")
+        if full is not None:
+            raise full from exc
         raise StoreError(f"cannot open the Chroma store at {path}: {exc}") from exc
+
+
+def _private_copy(path: Path) -> Path:
+    """A temporary copy of a read-only embedded store (Chroma cannot open one in place: it
+    writes on open). Nothing can change the original, so the copy stays exact."""
+    copy = Path(tempfile.mkdtemp(prefix="newsdesk-chroma-")) / schema.CHROMA_DIR
+    try:
+        shutil.copytree(path, copy)
+    except OSError as exc:
+        shutil.rmtree(copy.parent, ignore_errors=True)
+        raise StoreError(f"cannot copy the read-only Chroma store at {path}: {exc}") from exc
+    atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)
+    log.info("%s is read-only: searching a private copy in %s", path, copy)
+    return copy
+
+
+def _free_bytes(path: Path) -> int | None:
+    """Free space on the disk holding `path` (or its nearest existing parent)."""
+    for folder in (path, *path.parents):
+        try:
+            return shutil.disk_usage(folder).free
+        except OSError:
+            continue
+    return None
+
+
+def _disk_full(path: Path, what: str) -> IndexWriteError | None:
+    """An IndexWriteError naming the full disk, when the disk holding `path` is nearly full."""
+    free = _free_bytes(path)
+    if free is None or free >= _LOW_SPACE:
+        return None
+    return IndexWriteError(
+        f"cannot write the vector store at {path} ({what}): its disk is full "
+        f"({free:,} bytes free); free some space or move the index, then re-run"
+    )
 
 
 def _where(filters: Filters) -> dict[str, Any] | None:
@@ -76,13 +124,15 @@ class VectorStore:
         self._index_dir = index_dir
         self._url = chroma_url
         self._name = f"{schema.COLLECTION}-{index_id}"
+        self._client: Any = None
         self._collection: Any = None
 
     def _coll(self) -> Any:
         if self._collection is None:
-            client = _client(self._index_dir, self._url)
+            if self._client is None:
+                self._client = _client(self._index_dir, self._url)
             try:
-                self._collection = client.get_or_create_collection(
+                self._collection = self._client.get_or_create_collection(
                     self._name,
                     configuration={"hnsw": {"space": "cosine"}},
                     embedding_function=None,
@@ -91,19 +141,59 @@ class VectorStore:
                 raise self._translate(exc, "open") from exc
         return self._collection
 
+    def reopen(self) -> None:
+        """Forget the open embedded store so the next call reads it afresh from disk.
+
+        An embedded Chroma keeps its vector index in memory and does not see what another
+        process (an ingest) wrote since; readers call this when the ledger says the index
+        changed. A Chroma server needs nothing: every client sees its writes.
+        """
+        if self._url or self._client is None:
+            return
+        client, self._client, self._collection = self._client, None, None
+        try:
+            client.close()
+        except Exception as exc:  # closing is best effort; the next open reports real trouble
+            log.warning("closing the Chroma store failed: %s", exc)
+
+    def _discard(self) -> None:
+        """Drop the embedded store after a failed write. Chroma 1.5 hangs on the next call to
+        a store whose write failed on a full disk (even once space is freed), so the next call
+        in this process opens a fresh one; the broken one is abandoned, not stopped."""
+        client, self._client, self._collection = self._client, None, None
+        if self._url or client is None:
+            return
+        try:
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient._identifier_to_system.pop(client._identifier, None)
+        except (ImportError, AttributeError):  # another Chroma version: nothing cached there
+            pass
+
     def _translate(self, exc: Exception, what: str) -> StoreError:
-        text = str(exc)
+        text = " ".join(str(exc).split())  # one line
         if self._url and any(
             s in text.lower() for s in ("connect", "refused", "timed out", "unreachable")
         ):
-            self._collection = None  # reconnect next time: the server may come back
+            self._client = self._collection = None  # reconnect next time: it may come back
             return IndexUnavailableError(
                 f"index unavailable: Chroma server at {self._url} did not answer ({what})"
             )
-        if "readonly" in text.lower() or "read-only" in text.lower():
-            return IndexWriteError(f"cannot write the vector store ({what}): {text}")
-        if "disk" in text.lower() and "full" in text.lower():
-            return IndexWriteError(f"disk full while writing the vector store ({what})")
+        lower = text.lower()
+        where = self._url or Path(self._index_dir) / schema.CHROMA_DIR
+        written: IndexWriteError | None = None
+        if "readonly" in lower or "read-only" in lower:
+            written = IndexWriteError(f"cannot write the vector store at {where} ({what}): {text}")
+        elif ("disk" in lower and "full" in lower) or "no space" in lower:
+            written = IndexWriteError(
+                f"disk full while writing the vector store at {where} ({what}); "
+                "free some space or move the index, then re-run"
+            )
+        elif not self._url and what in _WRITES:
+            written = _disk_full(Path(self._index_dir) / schema.CHROMA_DIR, what)
+        if written is not None:
+            self._discard()
+            return written
         return StoreError(f"vector store failed to {what}: {text}")
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:

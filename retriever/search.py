@@ -120,6 +120,8 @@ class Searcher:
             generation = self.index.ledger.generation
             if generation == self._generation:
                 return False
+            if self._generation != -1:
+                self.index.vectors.reopen()  # another process wrote: see its vectors too
             bm25 = lexical.load_or_build(self.index.ledger, self.index.dir)
             rows = {r[0]: r for r in self.index.ledger.chunk_table()}
             order = [rows[c] for c in bm25.chunk_ids if c in rows]

@@ -1,0 +1,210 @@
+"""Faults of the index's disk, on real mounts: a read-only index directory and a full disk.
+
+Each gets a clear one-line error, nothing half-written counts as done, a read-only index still
+answers, and after space is freed a re-run completes with a consistent index. The mounts are
+real tmpfs file systems (root, or CAP_SYS_ADMIN, is needed; the tests skip without it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE, SEED_QUESTION, make_settings
+from test_ingest import assert_consistent, snapshot
+
+from ingest.pipeline import ingest
+from newsdesk.assistant import Assistant, build_answerer
+from newsdesk.errors import IndexWriteError
+from newsdesk.ledger import Ledger
+from retriever.search import Searcher
+
+SEED_DOC = "world/ibtimes-russia-urges-kyiv-peace-talks.md"
+
+
+def mount(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30)
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mount tmpfs file systems of a given size; unmounted (lazily) after the test."""
+    mounted: list[Path] = []
+
+    def make(size: str) -> Path:
+        point = tmp_path / f"tmpfs{len(mounted)}"
+        point.mkdir()
+        done = mount("-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(point))
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield make
+    for point in reversed(mounted):
+        subprocess.run(["umount", "-l", str(point)], capture_output=True, timeout=30)
+
+
+def remount(point: Path, options: str) -> None:
+    done = mount("-o", f"remount,{options}", str(point))
+    if done.returncode != 0:
+        pytest.skip(f"cannot remount {point} with {options}: {done.stderr.strip()}")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "newsdesk.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    """The CLI failed with exactly one line on stderr, no traceback; returns that line."""
+    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("newsdesk: error: "), done.stderr
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def digest(folder: Path) -> dict[str, str]:
+    """Every file under `folder` and a hash of its bytes."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+# ------------------------------------------------------------------ read-only index
+
+
+def test_read_only_index_answers_and_refuses_writes_clearly(
+    tmpfs: Callable[[str], Path], sample_index: Path, embedder
+) -> None:
+    point = tmpfs("16m")
+    index = point / "index"
+    subprocess.run(["cp", "-a", str(sample_index), str(index)], check=True)
+    for stale in index.glob("ledger.sqlite-*"):  # as after a clean close: no WAL files
+        stale.unlink()
+    before = digest(index)
+    remount(point, "ro")
+    settings = make_settings(index)
+
+    with pytest.raises(IndexWriteError, match="read-only file system"):
+        ingest(settings, [str(SAMPLE)], embedder=embedder)
+    line = one_line_error(cli("ingest", str(SAMPLE), "--index", str(index)))
+    assert "read-only" in line and str(index) in line
+
+    # Reading needs no write: the ledger is opened immutable, Chroma from a private copy.
+    searcher = Searcher.open(settings, embedder=embedder)
+    try:
+        answer = Assistant(settings, searcher, build_answerer(settings)).ask(SEED_QUESTION)
+        assert not answer.refused and answer.citations[0].passage.doc_id == SEED_DOC
+        assert searcher.stats()["articles"] == 6
+    finally:
+        searcher.close()
+    stats = cli("stats", "--index", str(index), "--json")
+    assert stats.returncode == 0, stats.stderr
+
+    remount(point, "rw")
+    assert digest(index) == before  # nothing was written, not even a WAL file
+
+
+# ------------------------------------------------------------------ full disk
+
+
+def synthetic_corpus(folder: Path, n: int, words_per_article: int = 320) -> list[str]:
+    """`n` distinct articles made of the sample archive's words; returns their doc ids."""
+    vocab = sorted(
+        {w for p in SAMPLE.rglob("*") if p.suffix in (".md", ".txt") for w in p.read_text().split()}
+    )
+    ids = []
+    for i in range(n):
+        rng = random.Random(i)
+        words = [rng.choice(vocab) for _ in range(words_per_article)]
+        sentences = [" ".join(words[j : j + 14]) + "." for j in range(0, len(words), 14)]
+        rel = f"desk{i % 3}/story{i:03d}.txt"
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"Story {i} of the full disk\n\n" + " ".join(sentences) + "\n")
+        ids.append(rel)
+    return ids
+
+
+def test_full_disk_is_a_clear_error_and_a_rerun_completes(
+    tmpfs: Callable[[str], Path], tmp_path: Path, embedder
+) -> None:
+    corpus = tmp_path / "corpus"
+    doc_ids = synthetic_corpus(corpus, 48)
+    point = tmpfs("1100k")
+    index = point / "index"
+    settings = make_settings(index, ingest_batch_chunks=16)
+
+    with pytest.raises(IndexWriteError) as failed:
+        ingest(settings, [str(corpus)], embedder=embedder)
+    message = str(failed.value)
+    assert "\n" not in message and re.search(r"full|space", message), message
+
+    # The CLI, still on the full disk: one line, no traceback, nothing new counted.
+    committed = set(stored_articles(index))
+    line = one_line_error(cli("ingest", str(corpus), "--index", str(index)))
+    assert re.search(r"full|space", line), line
+    assert set(stored_articles(index)) == committed
+
+    remount(point, "size=64m")  # space freed
+    # Whatever counts as stored is whole: each stored chunk is in the vector store.
+    partial = snapshot(index)
+    assert set(partial["chunks"]) <= set(partial["vectors"])  # type: ignore[arg-type]
+    assert len(committed) < len(doc_ids)
+
+    report = ingest(settings, [str(corpus)], embedder=embedder)
+    assert not report.errors
+    assert report.articles_unchanged == len(committed)
+    assert report.articles_added == len(doc_ids) - len(committed)
+    final = snapshot(index)
+    assert_consistent(final)
+    assert sorted(a for a, _ in final["articles"]) == sorted(doc_ids)  # type: ignore[union-attr]
+
+
+def stored_articles(index: Path) -> list[str]:
+    ledger = Ledger.open(index, create=False)
+    try:
+        return sorted(ledger.all_article_hashes())
+    finally:
+        ledger.close()
+
+
+# ------------------------------------------------------------------ questions at the CLI
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("", "empty"),
+        ("\x01\x02\x1b\x7f\x08\t\u200b\u2028", "empty"),
+        ("why " * 25_000, "limit"),
+    ],
+    ids=["empty", "control-characters", "100KB"],
+)
+def test_bad_questions_at_the_cli_are_one_line_errors(
+    sample_index: Path, question: str, expected: str
+) -> None:
+    line = one_line_error(cli("ask", question, "--index", str(sample_index)))
+    assert expected in line and len(line) < 300
+
+
+def test_control_characters_in_a_question_are_dropped_not_echoed(sample_index: Path) -> None:
+    asked = "What did Russia\x1b[2J demand\x07 of\r Ukraine?\x1b]0;x\x07"
+    done = cli("ask", asked, "--index", str(sample_index), "--history", "\x1b[31mhello")
+    assert done.returncode == 0, done.stderr
+    assert "[1]" in done.stdout and SEED_DOC in done.stdout
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", done.stdout + done.stderr)
