@@ -1,0 +1,65 @@
+"""Ingest as a user runs it: whole processes on the same folder, start-up included.
+
+Newsdesk: `newsdesk ingest FOLDER --index DIR --json` into a fresh index, then the same command
+again (nothing changed: the no-op re-ingest). The naive baseline: `python -m
+bench.naive_baseline` (llama-index + HuggingFaceEmbedding + Chroma) on the same folder.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.measure import Finished, bench_env, newsdesk_cmd, rate, run_process
+
+
+def _ingest(folder: Path, index: Path, backend: str) -> Finished:
+    env = bench_env(NEWSDESK_EMBEDDING_BACKEND=backend) if backend else bench_env()
+    return run_process(
+        [*newsdesk_cmd(), "ingest", str(folder), "--index", str(index), "--json"], env=env
+    ).check()
+
+
+def run_newsdesk(folder: Path, index: Path, backend: str) -> dict[str, Any]:
+    first = _ingest(folder, index, backend)
+    report = first.json()
+    again = _ingest(folder, index, backend)
+    noop = again.json()
+    if noop["chunks_added"] or noop["articles_added"] or noop["articles_updated"]:
+        raise RuntimeError(f"re-ingesting an unchanged folder changed the index: {noop}")
+    articles = report["articles_added"] + report["duplicates"]
+    chunks = report["chunks_added"]
+    return {
+        "backend": backend,
+        "articles": articles,
+        "chunks": chunks,
+        "errors": len(report["errors"]),
+        "wall_s": round(first.wall_s, 2),
+        "ingest_s": report["seconds"],  # inside the process: model load + read + embed + write
+        "ingest_articles_per_s": rate(articles, report["seconds"]),
+        "ingest_chunks_per_s": rate(chunks, report["seconds"]),
+        "wall_articles_per_s": rate(articles, first.wall_s),
+        "wall_chunks_per_s": rate(chunks, first.wall_s),
+        "peak_rss_mb": round(first.peak_rss_mb, 1),
+        "reingest_noop_s": round(again.wall_s, 2),
+        "reingest_noop_inner_s": noop["seconds"],
+    }
+
+
+def run_naive(folder: Path, chroma_dir: Path) -> dict[str, Any]:
+    done = run_process(
+        [sys.executable, "-m", "bench.naive_baseline", str(folder), "--chroma", str(chroma_dir)]
+    ).check()
+    got = done.json()
+    return {
+        "articles": got["documents"],
+        "chunks": got["chunks"],
+        "wall_s": round(done.wall_s, 2),
+        "ingest_s": got["seconds"],
+        "ingest_articles_per_s": rate(got["documents"], got["seconds"]),
+        "ingest_chunks_per_s": rate(got["chunks"], got["seconds"]),
+        "wall_articles_per_s": rate(got["documents"], done.wall_s),
+        "wall_chunks_per_s": rate(got["chunks"], done.wall_s),
+        "peak_rss_mb": round(done.peak_rss_mb, 1),
+    }

@@ -1,0 +1,181 @@
+"""Query latency as the index grows: synthetic chunks, the real query path.
+
+`python -m bench.scale_bench --index DIR --chunks N` builds a synthetic index the way ingest
+leaves one (ledger rows, Chroma vectors with their metadata, the persisted BM25 index) without
+running the model. The harness then runs the query probe on it twice: with the embedded Chroma
+store, and with a `chroma run` server serving the very same Chroma folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.measure import bench_env, run_process
+from bench.query_bench import run_probe
+from bench.synthetic import DIMENSION, Generator, chunk_metadata
+
+
+def build(index: Path, n_chunks: int, *, seed: int = 0) -> dict[str, Any]:
+    """Write `n_chunks` synthetic chunks into a new index at `index` (in this process)."""
+    from newsdesk import lexical
+    from newsdesk.config import BUNDLED_MODEL, Settings
+    from newsdesk.index import Index
+
+    settings = Settings(index=index)
+    idx = Index.open(settings, create=True)
+    timings = {"generate_s": 0.0, "ledger_s": 0.0, "vectors_s": 0.0, "bm25_s": 0.0}
+    articles = chunks = 0
+    try:
+        idx.check_chunking(settings)
+        idx.record_identity(BUNDLED_MODEL, DIMENSION, settings)
+        generator = Generator(seed)
+        batches = generator.batches(n_chunks)
+        while True:
+            t0 = time.perf_counter()
+            batch = next(batches, None)
+            timings["generate_s"] += time.perf_counter() - t0
+            if batch is None:
+                break
+            pairs = batch.chunks
+            t0 = time.perf_counter()
+            idx.vectors.upsert(
+                [c.chunk_id for _, c in pairs],
+                batch.vectors,
+                [c.text for _, c in pairs],
+                [chunk_metadata(a, c) for a, c in pairs],
+            )
+            timings["vectors_s"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            with idx.ledger.transaction():
+                for article, content, parts in batch.articles:
+                    idx.ledger.put_text(article, content, parts)
+                    idx.ledger.put_article(article, content, "synthetic", article.doc_id)
+                idx.ledger.bump_generation()
+            timings["ledger_s"] += time.perf_counter() - t0
+            articles += len(batch.articles)
+            chunks += len(pairs)
+        t0 = time.perf_counter()
+        lexical.save(lexical.build(idx.ledger), index)
+        timings["bm25_s"] = time.perf_counter() - t0
+        stored = idx.vectors.count()
+    finally:
+        idx.close()
+    if stored != chunks:
+        raise RuntimeError(f"the vector store holds {stored} chunks, {chunks} were written")
+    return {
+        "chunks": chunks,
+        "articles": articles,
+        "disk_mb": round(_du(index) / 2**20, 1),
+        **{k: round(v, 2) for k, v in timings.items()},
+    }
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+# ------------------------------------------------------------------ a `chroma run` server
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def chroma_server(path: Path, timeout: float = 120.0) -> Iterator[str]:
+    """A `chroma run` server on a free loopback port serving the Chroma folder `path`."""
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
+    port = _free_port()
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=bench_env(),
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"`chroma run` did not start on port {port}")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ------------------------------------------------------------------ the harness's part
+def scale_row(index: Path, backend: str, limit: int | None, *, server: bool) -> dict[str, Any]:
+    """Probe one index, embedded or through a server, as one row of the scale table."""
+    from newsdesk import schema
+
+    if not server:
+        return run_probe(index, backend=backend, limit=limit)
+    with chroma_server(index / schema.CHROMA_DIR) as url:
+        return run_probe(index, chroma_url=url, backend=backend, limit=limit)
+
+
+def run_scale(
+    workdir: Path,
+    sizes: Sequence[int],
+    backend: str,
+    limit: int | None,
+    real_index: Path | None = None,
+    models: Path | None = None,
+) -> list[dict[str, Any]]:
+    """The scale table: the real index (if given) and a synthetic index per size, each
+    queried with the embedded store and with a Chroma server. `models` (an index's ONNX
+    export cache) is copied into each synthetic index so no probe pays for an export."""
+    rows: list[dict[str, Any]] = []
+    targets: list[tuple[str, Path, dict[str, Any]]] = []
+    if real_index is not None:
+        targets.append(("real", real_index, {}))
+    for n in sizes:
+        index = workdir / f"synthetic-{n}"
+        shutil.rmtree(index, ignore_errors=True)
+        done = run_process(
+            [sys.executable, "-m", "bench.scale_bench", "--index", str(index), "--chunks", str(n)]
+        ).check()
+        built = dict(done.json())
+        built.update(
+            build_wall_s=round(done.wall_s, 2), build_peak_rss_mb=round(done.peak_rss_mb, 1)
+        )
+        if models is not None and models.is_dir():
+            shutil.copytree(models, index / models.name, dirs_exist_ok=True)
+        targets.append(("synthetic", index, built))
+    for kind, index, built in targets:
+        for server in (False, True):
+            probe = scale_row(index, backend, limit, server=server)
+            rows.append({"kind": kind, **probe, "build": built})
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale_bench")
+    parser.add_argument("--index", required=True, type=Path)
+    parser.add_argument("--chunks", required=True, type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    print(json.dumps(build(args.index, args.chunks, seed=args.seed)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The benchmark harness in its small mode, end to end, so it cannot rot (no time thresholds)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    pytest.importorskip("llama_index.embeddings.huggingface", reason="needs the bench extra")
+    pytest.importorskip("llama_index.vector_stores.chroma", reason="needs the bench extra")
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--small", "--out", str(out)],
+        cwd=REPO,
+        env={**env, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ingest speedup vs naive" in done.stdout  # the printed table
+    return dict(json.loads(out.read_text("utf-8")))
+
+
+def positive(value: object) -> bool:
+    return isinstance(value, int | float) and value > 0
+
+
+def test_ingest_figures(result: dict[str, Any]) -> None:
+    assert result["mode"] == "small"
+    for side in ("newsdesk", "naive"):
+        assert positive(result["ingest_articles_per_s"][side]), side
+        assert positive(result["ingest_chunks_per_s"][side]), side
+        assert result[side]["articles"] >= 50 and result[side]["chunks"] >= 50, side
+        assert result[side]["wall_s"] >= result[side]["ingest_s"] > 0, side
+    assert result["newsdesk"]["errors"] == 0
+    assert positive(result["ingest_speedup_vs_naive"])
+    speedup = result["naive"]["wall_s"] / result["newsdesk"]["wall_s"]
+    assert result["ingest_speedup_vs_naive"] == pytest.approx(speedup, abs=0.01)
+    assert 0 < result["reingest_noop_s"] < result["newsdesk"]["wall_s"] * 5
+
+
+def test_encode_only_per_backend(result: dict[str, Any]) -> None:
+    rates = result["encode_only_chunks_per_s"]
+    assert set(rates) == set(BACKENDS)
+    assert all(positive(r) for r in rates.values())
+    for backend in BACKENDS:
+        assert result["encode"][backend]["chunks"] == result["newsdesk"]["chunks"]
+    assert result["encode"]["onnx"]["cosine_to_torch"]["mean"] > 0.999
+    assert result["encode"]["onnx-int8"]["cosine_to_torch"]["mean"] > 0.97
+    assert result["ingest_overhead"] < 1.0
+
+
+def test_query_startup_and_memory(result: dict[str, Any]) -> None:
+    for part in ("retrieve", "answer", "total"):
+        got = result["query_ms"][part]
+        assert got["n"] > 0 and 0 <= got["p50"] <= got["p95"], part
+    assert result["query_ms"]["total"]["p50"] >= result["query_ms"]["retrieve"]["p50"]
+    assert positive(result["startup_s"])
+    rss = result["peak_rss_mb"]
+    assert rss["ingest"] > 50 and rss["serve"] > 50 and rss["naive_ingest"] > 50
+
+
+def test_scale_table(result: dict[str, Any]) -> None:
+    rows = {(r["kind"], r["chunks"], r["store"]): r for r in result["scale"]}
+    real_chunks = result["newsdesk"]["chunks"]
+    for store in ("embedded", "server"):
+        assert ("real", real_chunks, store) in rows
+        row = rows[("synthetic", 10_000, store)]
+        assert row["query_ms"]["retrieve"]["n"] > 0
+        assert row["build"]["chunks"] == 10_000
+    assert max(r["chunks"] for r in result["scale"]) <= 10_000
+
+
+def test_cli_rejects_unknown_backend() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--small", "--backends", "gpu"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "unknown backends" in done.stderr
