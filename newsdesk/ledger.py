@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS texts (
     content_hash TEXT PRIMARY KEY, doc_id TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
     source TEXT NOT NULL, published TEXT NOT NULL, url TEXT NOT NULL, category TEXT NOT NULL,
     author TEXT NOT NULL, n_chunks INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS texts_by_doc ON texts(doc_id);
 CREATE TABLE IF NOT EXISTS articles (
     doc_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, origin TEXT NOT NULL, file TEXT NOT NULL,
     meta TEXT NOT NULL DEFAULT '{}');

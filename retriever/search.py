@@ -91,6 +91,7 @@ class Searcher:
         self._last_bm25: np.ndarray | None = None
         self._qcache: tuple[str, np.ndarray] | None = None
         self._df: np.ndarray | None = None
+        self._latest: tuple[int, date | None] | None = None
         self.refresh()
 
     @classmethod
@@ -333,8 +334,14 @@ class Searcher:
             return self.index.ledger.stats()
 
     def latest_date(self) -> date | None:
-        latest = self.stats().get("latest")
-        return date.fromisoformat(str(latest)[:10]) if latest else None
+        """The newest publication date, computed once per index generation (it scans)."""
+        self.refresh()
+        with self._lock:
+            if self._latest is None or self._latest[0] != self._generation:
+                latest = self.index.ledger.stats().get("latest")
+                day = date.fromisoformat(str(latest)[:10]) if latest else None
+                self._latest = (self._generation, day)
+            return self._latest[1]
 
     def article(self, doc_id: str) -> Article | None:
         with self._lock:
