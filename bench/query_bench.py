@@ -58,13 +58,12 @@ def probe(
             answer.append(got.timings_ms.get("answer", 0.0))
             refused += int(got.refused)
             if q.relevant:
-                ranked = [h.doc_id for h in got.retrieved][:10]
                 found = [
                     i
                     for i, h in enumerate(got.retrieved[:10])
                     if h.doc_id in q.relevant or set(h.aliases) & set(q.relevant)
                 ]
-                reciprocal.append(1.0 / (found[0] + 1) if found and ranked else 0.0)
+                reciprocal.append(1.0 / (found[0] + 1) if found else 0.0)
     stats = assistant.stats()
     return {
         "chunks": stats.get("chunks"),
