@@ -22,7 +22,8 @@ from typing import Any
 
 from bench.measure import bench_env, run_process
 from bench.query_bench import run_probe
-from bench.synthetic import DIMENSION, Generator, chunk_metadata
+from bench.synthetic import DIMENSION, Generator
+from ingest.pipeline import chunk_metadata
 
 
 def build(index: Path, n_chunks: int, *, seed: int = 0) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import numpy as np
 
@@ -120,21 +119,3 @@ class Generator:
             )
             start = end + 1
         return article, content, chunks
-
-
-def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
-    """The metadata ingest stores with each vector (see ingest.pipeline)."""
-    meta: dict[str, Any] = {
-        schema.META_DOC_ID: article.doc_id,
-        schema.META_POSITION: chunk.position,
-        schema.META_START: chunk.start,
-        schema.META_END: chunk.end,
-        schema.META_TITLE: article.title,
-        schema.META_SOURCE: article.source,
-        schema.META_CATEGORY: article.category,
-    }
-    day = schema.day_number(article.published)
-    if day is not None:
-        meta[schema.META_PUBLISHED] = article.published
-        meta[schema.META_DAY] = day
-    return meta

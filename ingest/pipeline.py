@@ -92,7 +92,7 @@ class _New:
     old: str | None
 
 
-def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
     meta: dict[str, Any] = {
         schema.META_DOC_ID: article.doc_id,
         schema.META_POSITION: chunk.position,
@@ -186,7 +186,7 @@ class _Ingest:
                 for cid in ids:
                     c = chunks[cid]
                     metas.append(
-                        _chunk_metadata(
+                        chunk_metadata(
                             article,
                             Chunk(cid, new_canonical, c.position, c.start, c.end, c.text, 0),
                         )
@@ -219,7 +219,7 @@ class _Ingest:
                 ids.append(c.chunk_id)
                 texts.append(schema.embedding_text(item.article.title, c.text))
                 docs.append(c.text)
-                metas.append(_chunk_metadata(item.article, c))
+                metas.append(chunk_metadata(item.article, c))
         vectors = self.embedder.embed_documents(texts)
         with self.ledger.transaction():
             self.ledger.add_pending(ids, OP_ADD)
@@ -432,4 +432,4 @@ def _origins_of(inputs: Sequence[str]) -> set[str]:
     return out
 
 
-__all__ = ["IngestReport", "NewsdeskError", "ingest"]
+__all__ = ["IngestReport", "NewsdeskError", "chunk_metadata", "ingest"]
