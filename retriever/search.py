@@ -37,8 +37,6 @@ PRF_DENSE_WEIGHT = 0.3
 PRF_LEXICAL_WEIGHT = 0.3
 PRF_TERMS = 10
 PRF_MIN_CHUNKS_PER_FEEDBACK = 50  # one feedback chunk per 50 indexed chunks, at most PRF_CHUNKS
-FUSION = "rrf"  # or "convex" (normalised score blend; measured worse on hard_dev)
-ALPHA = 0.5  # weight of the dense score in the convex combination
 
 
 @dataclass
@@ -87,8 +85,6 @@ class Searcher:
         self._generation = -1
         self._bm25: lexical.Bm25 | None = None
         self._table: _Table | None = None
-        self._row: dict[str, int] = {}
-        self._last_bm25: np.ndarray | None = None
         self._qcache: tuple[str, np.ndarray] | None = None
         self._df: np.ndarray | None = None
         self._latest: tuple[int, date | None] | None = None
@@ -137,7 +133,6 @@ class Searcher:
                 category=np.array([r[4] for r in order], dtype=object),
             )
             self._bm25 = bm25
-            self._row = {c: i for i, c in enumerate(bm25.chunk_ids)}
             self._df = None
             self._generation = generation
             log.info("index generation %d loaded: %d chunks", generation, len(bm25.chunk_ids))
@@ -151,7 +146,6 @@ class Searcher:
         scores = self._bm25.scores(lexical.terms(query))
         if expansion:
             scores = scores + PRF_LEXICAL_WEIGHT * self._bm25.scores(expansion)
-        self._last_bm25 = scores
         mask = self._table.mask(filters)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
@@ -190,10 +184,13 @@ class Searcher:
             for rank, c in enumerate(lexical_):
                 c.score = 1.0 / (RRF_K + rank + 1)
             return lexical_
-        fused = self._fuse(query, dense, lexical_)
+        fused = self._fuse(dense, lexical_)
         # Feedback needs a focused top set: in a tiny archive the top five chunks are most of
         # it, and expansion would only add noise.
-        feedback = min(PRF_CHUNKS, len(self._row) // PRF_MIN_CHUNKS_PER_FEEDBACK)
+        feedback = min(
+            PRF_CHUNKS,
+            len(self._bm25.chunk_ids if self._bm25 else ()) // PRF_MIN_CHUNKS_PER_FEEDBACK,
+        )
         if feedback <= 0 or not fused:
             return fused
         # Query-side expansion from the top passages (pseudo-relevance feedback): their
@@ -208,7 +205,7 @@ class Searcher:
             vector = moved / (np.linalg.norm(moved) or 1.0)
         dense = self._dense_ranked(query, filters, pool, vector=vector)
         lexical_ = self._bm25_ranked(query, filters, pool, self._expansion_terms(query, top))
-        fused = self._fuse(query, dense, lexical_)
+        fused = self._fuse(dense, lexical_)
         for c in fused:  # evidence is measured against the question, not the expanded query
             c.similarity = None
         return fused
@@ -223,41 +220,17 @@ class Searcher:
         ranked = sorted(weights, key=lambda t: -weights[t])
         return ranked[:PRF_TERMS]
 
-    def _fuse(
-        self, query: str, dense: list[_Candidate], lexical_: list[_Candidate]
-    ) -> list[_Candidate]:
+    def _fuse(self, dense: list[_Candidate], lexical_: list[_Candidate]) -> list[_Candidate]:
+        """Weighted reciprocal-rank fusion of the two ranked lists. (A convex blend of
+        normalised scores was measured too: worse on hard_dev, 0.48-0.59 vs 0.64 MRR@10.)"""
         fused: dict[str, _Candidate] = {}
-        if FUSION == "rrf":
-            for weight, ranked in ((DENSE_WEIGHT, dense), (BM25_WEIGHT, lexical_)):
-                for rank, cand in enumerate(ranked):
-                    got = fused.setdefault(cand.chunk_id, _Candidate(cand.chunk_id))
-                    got.score += weight / (RRF_K + rank + 1)
-                    if cand.similarity is not None:
-                        got.similarity = cand.similarity
-                    got.lexical = max(got.lexical, cand.lexical)
-            return sorted(fused.values(), key=lambda c: -c.score)
-        # Convex combination of normalised scores: keeps how *much* better a candidate is,
-        # which rank fusion throws away (a lone strong dense match is not dragged down by a
-        # weak lexical list).
-        all_scores = self._last_bm25
-        row = self._row
-        sims = [c.similarity for c in dense if c.similarity is not None]
-        lo_sim = min(sims, default=0.0)
-        hi_sim = max(sims, default=1.0)
-        hi_lex = max((c.lexical for c in lexical_), default=0.0)
-        for c in dense:
-            fused[c.chunk_id] = c
-            i = row.get(c.chunk_id)
-            if all_scores is not None and i is not None:
-                c.lexical = float(all_scores[i])
-        for c in lexical_:
-            got = fused.setdefault(c.chunk_id, _Candidate(c.chunk_id, similarity=None))
-            got.lexical = c.lexical
-        for c in fused.values():
-            sim = c.similarity if c.similarity is not None else lo_sim
-            d = (sim - lo_sim) / (hi_sim - lo_sim) if hi_sim > lo_sim else 0.0
-            lx = c.lexical / hi_lex if hi_lex > 0 else 0.0
-            c.score = ALPHA * d + (1.0 - ALPHA) * lx
+        for weight, ranked in ((DENSE_WEIGHT, dense), (BM25_WEIGHT, lexical_)):
+            for rank, cand in enumerate(ranked):
+                got = fused.setdefault(cand.chunk_id, _Candidate(cand.chunk_id))
+                got.score += weight / (RRF_K + rank + 1)
+                if cand.similarity is not None:
+                    got.similarity = cand.similarity
+                got.lexical = max(got.lexical, cand.lexical)
         return sorted(fused.values(), key=lambda c: -c.score)
 
     def search(
