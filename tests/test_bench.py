@@ -18,8 +18,6 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    pytest.importorskip("llama_index.embeddings.huggingface", reason="needs the bench extra")
-    pytest.importorskip("llama_index.vector_stores.chroma", reason="needs the bench extra")
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
     done = subprocess.run(
