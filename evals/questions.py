@@ -80,12 +80,7 @@ def load_jsonl(path: Path) -> list[EvalQuestion]:
     questions: list[EvalQuestion] = []
     problems: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
-    for number, line in _lines(path):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append((number, f"not valid JSON ({exc.msg} at column {exc.colno})"))
-            continue
+    for number, row in _json_rows(path, problems):
         try:
             question = _question_from_row(row)
         except ValueError as exc:
@@ -182,6 +177,15 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
+def _json_rows(path: Path, problems: list[tuple[int, str]]) -> Iterator[tuple[int, object]]:
+    """Yield (line number, parsed value) of every JSON line; malformed lines go to `problems`."""
+    for number, line in _lines(path):
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append((number, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+
+
 # ------------------------------------------------------------------ BEIR
 def load_beir(folder: Path) -> list[EvalQuestion]:
     queries_path = folder / "queries.jsonl"
@@ -248,12 +252,7 @@ def _read_qrels(path: Path) -> tuple[dict[str, list[str]], list[str]]:
 def _read_queries(path: Path) -> dict[str, tuple[int, str, dict[str, object]]]:
     queries: dict[str, tuple[int, str, dict[str, object]]] = {}
     problems: list[tuple[int, str]] = []
-    for number, line in _lines(path):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append((number, f"not valid JSON ({exc.msg} at column {exc.colno})"))
-            continue
+    for number, row in _json_rows(path, problems):
         if not isinstance(row, dict) or "_id" not in row or "text" not in row:
             problems.append((number, "expected an object with '_id' and 'text'"))
             continue
