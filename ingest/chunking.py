@@ -8,6 +8,7 @@ such as a 10 MB line without spaces, is the only thing ever cut inside).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from functools import lru_cache
 from typing import Any
@@ -24,13 +25,13 @@ def encoding() -> Any:
     import tiktoken
 
     if "TIKTOKEN_CACHE_DIR" not in os.environ:
-        import llama_index.core
-
-        cache = os.path.join(
-            os.path.dirname(llama_index.core.__file__), "_static", "tiktoken_cache"
-        )
-        if os.path.isdir(cache):
-            os.environ["TIKTOKEN_CACHE_DIR"] = cache
+        # Locate the package without importing it: importing llama_index.core costs ~2 s.
+        spec = importlib.util.find_spec("llama_index.core")
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            cache = os.path.join(folder, "_static", "tiktoken_cache")
+            if os.path.isdir(cache):
+                os.environ["TIKTOKEN_CACHE_DIR"] = cache
+                break
     try:
         return tiktoken.get_encoding(schema.TOKENIZER)
     except Exception as exc:  # tiktoken raises plain Exceptions when it would need to download
@@ -41,13 +42,25 @@ def count_tokens(text: str) -> int:
     return len(encoding().encode_ordinary(text))
 
 
-def _cut_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
-    """Cut text[start:end] into pieces of at most `max_tokens`, at whitespace where possible."""
+def _units(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int, int]]:
+    """text[start:end] (a sentence) as (start, end, tokens) pieces of at most `max_tokens`,
+    cut at whitespace where possible. Encodes the sentence once when it fits (the usual case)."""
+    tokens = encoding().encode_ordinary(text[start:end])
+    if len(tokens) <= max_tokens:
+        return [(start, end, len(tokens))]
+    return [
+        (s, e, len(encoding().encode_ordinary(text[s:e])))
+        for s, e in _cut_long(text, start, end, tokens, max_tokens)
+    ]
+
+
+def _cut_long(
+    text: str, start: int, end: int, tokens: list[int], max_tokens: int
+) -> list[tuple[int, int]]:
+    """Cut text[start:end] (encoded as `tokens`) into pieces of at most `max_tokens`, at
+    whitespace where possible."""
     enc = encoding()
     piece = text[start:end]
-    tokens = enc.encode_ordinary(piece)
-    if len(tokens) <= max_tokens:
-        return [(start, end)]
     _, offsets = enc.decode_with_offsets(tokens)
     spans: list[tuple[int, int]] = []
     first = 0  # token index where the current piece starts
@@ -108,37 +121,37 @@ def chunk_text(content: str, text: str, *, max_tokens: int, overlap: int) -> lis
             f"chunk overlap ({overlap}) must be smaller than chunk size ({max_tokens})"
         )
     enc = encoding()
-    units: list[tuple[int, int]] = []
+    units: list[tuple[int, int, int]] = []  # (start, end, tokens) of sentences or their pieces
     for s, e in split_sentences(text):
-        units.extend(_cut_long(text, s, e, max_tokens))
+        units.extend(_units(text, s, e, max_tokens))
     if not units:
         return []
-    counts = [len(t) for t in enc.encode_ordinary_batch([text[s:e] for s, e in units])]
 
-    groups: list[tuple[int, int]] = []  # [first unit, last unit] inclusive
+    groups: list[tuple[int, int, int]] = []  # (first unit, last unit, tokens), inclusive
     i = 0
     while i < len(units):
-        j, total = i, counts[i]
-        while j + 1 < len(units) and total + counts[j + 1] + 1 <= max_tokens:
+        j, total = i, units[i][2]
+        while j + 1 < len(units) and total + units[j + 1][2] + 1 <= max_tokens:
             j += 1
-            total += counts[j] + 1
+            total += units[j][2] + 1
         # Separators can tokenise differently once joined: trust only the real count.
-        while j > i and len(enc.encode_ordinary(text[units[i][0] : units[j][1]])) > max_tokens:
+        real = len(enc.encode_ordinary(text[units[i][0] : units[j][1]]))
+        while j > i and real > max_tokens:
             j -= 1
-        groups.append((i, j))
+            real = len(enc.encode_ordinary(text[units[i][0] : units[j][1]]))
+        groups.append((i, j, real))
         if j + 1 >= len(units):
             break
         # Start the next chunk with trailing sentences of this one, within the overlap budget.
         k, back = j + 1, 0
-        while k - 1 > i and back + counts[k - 1] <= overlap:
+        while k - 1 > i and back + units[k - 1][2] <= overlap:
             k -= 1
-            back += counts[k]
+            back += units[k][2]
         i = k
 
     chunks = []
-    for position, (a, b) in enumerate(groups):
+    for position, (a, b, n_tokens) in enumerate(groups):
         start, end = units[a][0], units[b][1]
-        piece = text[start:end]
         chunks.append(
             Chunk(
                 chunk_id=schema.chunk_id(content, position),
@@ -146,8 +159,8 @@ def chunk_text(content: str, text: str, *, max_tokens: int, overlap: int) -> lis
                 position=position,
                 start=start,
                 end=end,
-                text=piece,
-                n_tokens=len(enc.encode_ordinary(piece)),
+                text=text[start:end],
+                n_tokens=n_tokens,
             )
         )
     return chunks
