@@ -212,18 +212,16 @@ class _Ingest:
             return
         ids: list[str] = []
         texts: list[str] = []
-        docs: list[str] = []
         metas: list[dict[str, Any]] = []
         for item in self.batch:
             for c in item.chunks:
                 ids.append(c.chunk_id)
                 texts.append(schema.embedding_text(item.article.title, c.text))
-                docs.append(c.text)
                 metas.append(chunk_metadata(item.article, c))
         vectors = self.embedder.embed_documents(texts)
         with self.ledger.transaction():
             self.ledger.add_pending(ids, OP_ADD)
-        self.index.vectors.upsert(ids, vectors, docs, metas)
+        self.index.vectors.upsert(ids, vectors, metas)
         doomed: list[str] = []
         with self.ledger.transaction():
             for item in self.batch:
@@ -348,12 +346,7 @@ def ingest(
         def factory() -> Embedder:
             if embedder is not None:
                 return embedder
-            return load_embedder(
-                settings.embedding_model,
-                settings.embedding_backend,
-                batch_size=settings.embedding_batch_size,
-                cache_dir=index.dir / "models",
-            )
+            return load_embedder(settings)
 
         job = _Ingest(settings, index, factory)
         job.report.files_seen = len(sources)
