@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from newsdesk.config import BUNDLED_MODEL
+from newsdesk.config import BUNDLED_MODEL, Settings, model_cache_dir
 from newsdesk.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -109,12 +109,24 @@ class SentenceTransformerEmbedder:
         return self.embed_documents([text])[0]
 
 
-def load_embedder(name: str, backend: str, *, batch_size: int, cache_dir: Path) -> Embedder:
-    """The composition root's one way to get an embedder."""
+# Texts per model call when the settings leave it open. Measured on 2 cores with 600 BBC
+# chunks sorted by length (small batches stay in cache): onnx-int8 90.4 chunks/s at 2, 85.8
+# at 4, 76.6 at 8; onnx fp32 43.1 at 4, 32.4 at 64; torch 48.9 at 4, 39.7 at 64.
+DEFAULT_BATCH = {"torch": 4, "onnx": 4, "onnx-int8": 4}
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The composition root's one way to get an embedder: the model and backend `settings`
+    name, exporting the model to ONNX first when that backend has no export yet."""
+    backend = settings.embedding_backend
+    batch_size = settings.embedding_batch_size or DEFAULT_BATCH[backend]
     if backend == "torch":
-        return SentenceTransformerEmbedder(name, batch_size=batch_size)
+        return SentenceTransformerEmbedder(settings.embedding_model, batch_size=batch_size)
     from newsdesk.onnx_backend import OnnxEmbedder
 
     return OnnxEmbedder(
-        name, quantize=backend == "onnx-int8", batch_size=batch_size, cache_dir=cache_dir
+        settings.embedding_model,
+        quantize=backend == "onnx-int8",
+        batch_size=batch_size,
+        cache_dir=model_cache_dir(settings),
     )

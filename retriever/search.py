@@ -95,12 +95,7 @@ class Searcher:
         index = Index.open(settings, create=False)
         try:
             if embedder is None:
-                embedder = load_embedder(
-                    settings.embedding_model,
-                    settings.embedding_backend,
-                    batch_size=settings.embedding_batch_size,
-                    cache_dir=index.dir / "models",
-                )
+                embedder = load_embedder(settings)
             index.check_identity(embedder.identity, embedder.dimension, settings)
             return cls(settings, index, embedder)
         except BaseException:

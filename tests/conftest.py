@@ -25,16 +25,34 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's ONNX export cache: exported once per run, never the user's ~/.cache."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see the developer's NEWSDESK_* settings."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
+    """Tests never see the developer's NEWSDESK_* settings; every process they start (CLI,
+    server) shares the session's model cache."""
     for key in list(os.environ):
         if key.startswith("NEWSDESK_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("NEWSDESK_MODEL_CACHE", str(model_cache))
 
 
 @pytest.fixture(scope="session")
-def embedder():  # type: ignore[no-untyped-def]
+def embedder(model_cache: Path):  # type: ignore[no-untyped-def]
+    """The default backend's embedder (what users get), loaded once."""
+    from newsdesk.config import Settings
+    from newsdesk.embedding import load_embedder
+
+    return load_embedder(Settings(model_cache=model_cache))
+
+
+@pytest.fixture(scope="session")
+def torch_embedder():  # type: ignore[no-untyped-def]
+    """The sentence-transformers pipeline itself: the reference the ONNX backends match."""
     from newsdesk.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder("all-MiniLM-L6-v2")

@@ -1,4 +1,5 @@
-"""The ONNX Runtime backend: export beside the index, reuse, agreement with torch, retrieval."""
+"""The ONNX Runtime backend: export into the model cache (in a child process), reuse, agreement
+with torch, retrieval."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from conftest import REPO, SAMPLE, SEED_QUESTION, SHARED_DATA, make_settings
 from ingest.pipeline import ingest
 from newsdesk.embedding import resolve_model_path
 from newsdesk.errors import ModelLoadError
-from newsdesk.onnx_backend import MANIFEST_FILE, MODEL_FILE, OnnxEmbedder, cache_folder
+from newsdesk.onnx_backend import (
+    MANIFEST_FILE,
+    MODEL_FILE,
+    OnnxEmbedder,
+    cache_folder,
+    cpu_has_vnni,
+)
 from retriever.search import Searcher
 
 MODEL = "all-MiniLM-L6-v2"
@@ -44,19 +51,43 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def onnx_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample archive ingested with the fp32 ONNX backend through the settings, so the
-    export lands where the composition root puts it: <index>/models/."""
-    index = tmp_path_factory.mktemp("onnx") / "index"
-    report = ingest(make_settings(index, embedding_backend="onnx"), [str(SAMPLE)])
-    assert not report.errors, report.errors
-    assert report.chunks_added > 0
-    return index
+def onnx_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The sample archive ingested with the fp32 ONNX backend through the settings and an
+    empty model cache, in a fresh process: the export happens where the composition root
+    puts it, and the process reports which heavy modules it ever imported."""
+    root = tmp_path_factory.mktemp("onnx")
+    index, cache = root / "index", root / "models"
+    code = (
+        "import json, sys\nfrom pathlib import Path\n"
+        "from ingest.pipeline import ingest\nfrom newsdesk.config import Settings\n"
+        f"s = Settings(index=Path({str(index)!r}), embedding_backend='onnx', "
+        f"model_cache=Path({str(cache)!r}))\n"
+        f"r = ingest(s, [{str(SAMPLE)!r}])\n"
+        "print(json.dumps({'errors': len(r.errors), 'chunks': r.chunks_added, "
+        "'torch': 'torch' in sys.modules, 'transformers': 'transformers' in sys.modules}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr
+    return {"index": index, "cache": cache, **json.loads(out.stdout.splitlines()[-1])}
 
 
 @pytest.fixture(scope="module")
-def fp32(onnx_index: Path) -> OnnxEmbedder:
-    return OnnxEmbedder(MODEL, quantize=False, batch_size=8, cache_dir=onnx_index / "models")
+def onnx_index(onnx_run: dict[str, object]) -> Path:
+    assert onnx_run["errors"] == 0 and onnx_run["chunks"] > 0, onnx_run  # type: ignore[operator]
+    return Path(str(onnx_run["index"]))
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(onnx_run: dict[str, object]) -> Path:
+    return Path(str(onnx_run["cache"]))
+
+
+@pytest.fixture(scope="module")
+def fp32(onnx_cache: Path) -> OnnxEmbedder:
+    return OnnxEmbedder(MODEL, quantize=False, batch_size=8, cache_dir=onnx_cache)
 
 
 @pytest.fixture(scope="module")
@@ -65,21 +96,34 @@ def int8(tmp_path_factory: pytest.TempPathFactory) -> OnnxEmbedder:
     return OnnxEmbedder(MODEL, quantize=True, batch_size=8, cache_dir=cache)
 
 
-def test_export_lands_beside_the_index_atomically(onnx_index: Path) -> None:
-    models = onnx_index / "models"
-    folder = cache_folder(models, MODEL, quantize=False)
-    assert folder == models / "all-MiniLM-L6-v2-onnx"
+def test_export_lands_in_the_model_cache_atomically(onnx_cache: Path) -> None:
+    folder = cache_folder(onnx_cache, MODEL, quantize=False)
+    assert folder == onnx_cache / "all-MiniLM-L6-v2-onnx"
     assert (folder / MODEL_FILE).stat().st_size > 10_000_000
     manifest = json.loads((folder / MANIFEST_FILE).read_text("utf-8"))
     assert manifest["identity"] == MODEL and manifest["max_seq_length"] == 256
     assert manifest["dimension"] == 384 and manifest["quantized"] is False
-    assert [p.name for p in models.iterdir()] == [folder.name]  # no temp folder left behind
+    assert [p.name for p in onnx_cache.iterdir()] == [folder.name]  # no temp folder left behind
 
 
-def test_second_construction_reuses_the_export(onnx_index: Path, fp32: OnnxEmbedder) -> None:
+def test_export_runs_in_a_child_process(onnx_run: dict[str, object]) -> None:
+    """The ingest that exported the model never imported torch itself: the exporter's ~2 GB
+    lived in a child process that has exited."""
+    assert onnx_run["torch"] is False and onnx_run["transformers"] is False
+
+
+def test_unwritable_model_cache_is_one_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="NEWSDESK_MODEL_CACHE") as err:
+        OnnxEmbedder(MODEL, quantize=True, batch_size=8, cache_dir=blocker / "models")
+    assert "\n" not in str(err.value) and str(blocker) in str(err.value)
+
+
+def test_second_construction_reuses_the_export(onnx_cache: Path, fp32: OnnxEmbedder) -> None:
     model = fp32.folder / MODEL_FILE
     before = model.stat()
-    again = OnnxEmbedder(MODEL, quantize=False, batch_size=4, cache_dir=onnx_index / "models")
+    again = OnnxEmbedder(MODEL, quantize=False, batch_size=4, cache_dir=onnx_cache)
     after = model.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     np.testing.assert_allclose(again.embed_query("a flood"), fp32.embed_query("a flood"), atol=1e-6)
@@ -104,10 +148,10 @@ def test_cached_model_runs_without_torch(fp32: OnnxEmbedder) -> None:
     assert out.stdout.split() == ["False", "False"]
 
 
-def test_fp32_agrees_with_torch(fp32: OnnxEmbedder, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_fp32_agrees_with_torch(fp32: OnnxEmbedder, torch_embedder) -> None:  # type: ignore[no-untyped-def]
     texts = sentences()
     assert len(texts) >= 25
-    ours, theirs = fp32.embed_documents(texts), embedder.embed_documents(texts)
+    ours, theirs = fp32.embed_documents(texts), torch_embedder.embed_documents(texts)
     assert ours.shape == theirs.shape == (len(texts), 384)
     assert ours.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
@@ -117,24 +161,44 @@ def test_fp32_agrees_with_torch(fp32: OnnxEmbedder, embedder) -> None:  # type: 
     np.testing.assert_allclose(fp32.embed_query(texts[5]), ours[5], atol=1e-5)
 
 
-def test_int8_agrees_with_torch(int8: OnnxEmbedder, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_int8_agrees_with_torch(int8: OnnxEmbedder, torch_embedder) -> None:  # type: ignore[no-untyped-def]
     texts = sentences()
-    sims = cosines(int8.embed_documents(texts), embedder.embed_documents(texts))
+    sims = cosines(int8.embed_documents(texts), torch_embedder.embed_documents(texts))
     assert sims.mean() > 0.97, sims
     assert sims.min() > 0.9, sims
     assert int8.folder.name == "all-MiniLM-L6-v2-onnx-int8"
     assert (int8.folder / MODEL_FILE).stat().st_size < 40_000_000  # really quantized
 
 
-def test_token_counts_match_torch(fp32: OnnxEmbedder, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_int8_embeds_documents_int8_and_questions_fp32(
+    int8: OnnxEmbedder, fp32: OnnxEmbedder
+) -> None:
+    """Ingest gets the int8 speed; questions keep fp32 precision (see OnnxEmbedder)."""
+    question = "What did Russia demand of Ukraine?"
+    np.testing.assert_allclose(int8.embed_query(question), fp32.embed_query(question), atol=1e-5)
+    texts = sentences()[4:10]
+    docs_int8, docs_fp32 = int8.embed_documents(texts), fp32.embed_documents(texts)
+    sims = cosines(docs_int8, docs_fp32)
+    assert sims.min() > 0.95 and not np.allclose(docs_int8, docs_fp32, atol=1e-4)
+    assert int8.query_folder.name == "all-MiniLM-L6-v2-onnx"
+    manifest = json.loads((int8.folder / MANIFEST_FILE).read_text("utf-8"))
+    assert manifest["weight_type"] == ("int8" if cpu_has_vnni() else "uint8")
+    assert sorted(p.name for p in int8.folder.parent.iterdir()) == [
+        "all-MiniLM-L6-v2-onnx",
+        "all-MiniLM-L6-v2-onnx-int8",
+    ]
+
+
+def test_token_counts_match_torch(fp32: OnnxEmbedder, torch_embedder) -> None:  # type: ignore[no-untyped-def]
     texts = sentences()
-    assert fp32.count_tokens(texts) == embedder.count_tokens(texts)
-    assert fp32.identity == embedder.identity and fp32.max_tokens == embedder.max_tokens
-    assert fp32.dimension == embedder.dimension
+    assert fp32.count_tokens(texts) == torch_embedder.count_tokens(texts)
+    assert fp32.identity == torch_embedder.identity
+    assert fp32.max_tokens == torch_embedder.max_tokens
+    assert fp32.dimension == torch_embedder.dimension
 
 
-def test_retrieval_through_an_onnx_index(onnx_index: Path) -> None:
-    settings = make_settings(onnx_index, embedding_backend="onnx")
+def test_retrieval_through_an_onnx_index(onnx_index: Path, onnx_cache: Path) -> None:
+    settings = make_settings(onnx_index, embedding_backend="onnx", model_cache=onnx_cache)
     searcher = Searcher.open(settings)  # the real composition path, reusing the export
     try:
         assert isinstance(searcher.embedder, OnnxEmbedder)
@@ -145,9 +209,12 @@ def test_retrieval_through_an_onnx_index(onnx_index: Path) -> None:
         searcher.close()
 
 
-def test_torch_index_queried_with_int8(sample_index: Path, int8: OnnxEmbedder) -> None:
+def test_torch_index_queried_with_int8(tmp_path: Path, torch_embedder, int8: OnnxEmbedder) -> None:  # type: ignore[no-untyped-def]
     """Same identity: an index built with torch answers queries embedded with ONNX int8."""
-    searcher = Searcher.open(make_settings(sample_index), embedder=int8)
+    settings = make_settings(tmp_path / "index", embedding_backend="torch")
+    report = ingest(settings, [str(SAMPLE)], embedder=torch_embedder)
+    assert not report.errors and report.chunks_added > 0
+    searcher = Searcher.open(settings, embedder=int8)
     try:
         hits = searcher.search(SEED_QUESTION, mode="dense", k=3)
         assert hits and hits[0].doc_id == SEED_DOC
