@@ -48,7 +48,11 @@ class Finished:
 
 def bench_env(**extra: str) -> dict[str, str]:
     """The environment of measured processes: offline, quiet, and no stray NEWSDESK_ settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("NEWSDESK_") or k == "NEWSDESK_MODEL_CACHE"  # the harness's own
+    }
     env.update(
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",

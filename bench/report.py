@@ -104,6 +104,15 @@ def format_table(r: dict[str, Any]) -> str:
             "ingest speedup vs naive (wall, whole processes)",
             _fmt(r.get("ingest_speedup_vs_naive"), 2) + "x",
         ],
+        [
+            "same, first run on a machine (+ model export)",
+            _fmt(r.get("ingest_speedup_vs_naive_first_run"), 2) + "x",
+        ],
+        [
+            "model export, once per machine: s / peak MB",
+            f"{_fmt((r.get('export') or {}).get('export_s'))} / "
+            f"{_fmt((r.get('export') or {}).get('export_peak_rss_mb'), 0)}",
+        ],
         ["ingest overhead over encode-only", _fmt(r.get("ingest_overhead"), 3)],
         ["re-ingest, nothing changed (s)", _fmt(r.get("reingest_noop_s"), 2)],
         ["start-up to first answer, `newsdesk ask` (s)", _fmt(r.get("startup_s"), 2)],

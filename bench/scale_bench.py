@@ -1,14 +1,17 @@
 """Query latency as the index grows: synthetic chunks, the real query path.
 
-`python -m bench.scale_bench --index DIR --chunks N` builds a synthetic index the way ingest
-leaves one (ledger rows, Chroma vectors with their metadata, the persisted BM25 index) without
-running the model. The harness then runs the query probe on it twice: with the embedded Chroma
-store, and with a `chroma run` server serving the very same Chroma folder.
+`python -m bench.scale_bench --index DIR --chunks N [--base REAL]` grows an index to N chunks:
+a copy of the real index topped up with synthetic chunks written the way ingest leaves them
+(ledger rows, Chroma vectors with their metadata, the persisted BM25 index), without running
+the model. The dev questions keep their answers among the noise, so the table can say whether
+quality holds as well as latency. The harness then runs the query probe on it twice: with the
+embedded Chroma store, and with a `chroma run` server serving the very same Chroma folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import socket
@@ -25,13 +28,35 @@ from bench.query_bench import run_probe
 from bench.synthetic import DIMENSION, Generator
 from ingest.pipeline import chunk_metadata
 
+BUILD_STAMP = "scale-build.json"
+BUILD_FORMAT = 2  # 2: the real index's articles inside, no chunk texts in Chroma
 
-def build(index: Path, n_chunks: int, *, seed: int = 0) -> dict[str, Any]:
-    """Write `n_chunks` synthetic chunks into a new index at `index` (in this process)."""
-    from newsdesk import lexical
+
+def base_fingerprint(base: Path | None) -> str:
+    """Names the real index a synthetic one was grown from (its chunk ids), or "none"."""
+    if base is None:
+        return "none"
+    from newsdesk.ledger import Ledger
+
+    ledger = Ledger.open(base, create=False)
+    try:
+        ids = sorted(c.chunk_id for c in ledger.iter_chunks())
+    finally:
+        ledger.close()
+    return f"{len(ids)}-" + hashlib.sha1("\n".join(ids).encode()).hexdigest()[:16]
+
+
+def build(index: Path, n_chunks: int, *, seed: int = 0, base: Path | None = None) -> dict[str, Any]:
+    """Grow an index of `n_chunks` chunks at `index` (in this process): a copy of the real
+    index `base` (so the dev questions still have their answers among the noise), topped up
+    with synthetic chunks the way ingest leaves them (ledger rows, Chroma vectors with their
+    metadata, the persisted BM25 index), without running the model."""
+    from newsdesk import lexical, schema
     from newsdesk.config import BUNDLED_MODEL, Settings
     from newsdesk.index import Index
 
+    if base is not None:
+        shutil.copytree(base, index, ignore=shutil.ignore_patterns(schema.BM25_DIR, "models"))
     settings = Settings(index=index)
     idx = Index.open(settings, create=True)
     timings = {"generate_s": 0.0, "ledger_s": 0.0, "vectors_s": 0.0, "bm25_s": 0.0}
@@ -39,8 +64,9 @@ def build(index: Path, n_chunks: int, *, seed: int = 0) -> dict[str, Any]:
     try:
         idx.check_chunking(settings)
         idx.record_identity(BUNDLED_MODEL, DIMENSION, settings)
+        real_chunks = idx.vectors.count()
         generator = Generator(seed)
-        batches = generator.batches(n_chunks)
+        batches = generator.batches(max(0, n_chunks - real_chunks))
         while True:
             t0 = time.perf_counter()
             batch = next(batches, None)
@@ -52,7 +78,6 @@ def build(index: Path, n_chunks: int, *, seed: int = 0) -> dict[str, Any]:
             idx.vectors.upsert(
                 [c.chunk_id for _, c in pairs],
                 batch.vectors,
-                [c.text for _, c in pairs],
                 [chunk_metadata(a, c) for a, c in pairs],
             )
             timings["vectors_s"] += time.perf_counter() - t0
@@ -71,11 +96,15 @@ def build(index: Path, n_chunks: int, *, seed: int = 0) -> dict[str, Any]:
         stored = idx.vectors.count()
     finally:
         idx.close()
-    if stored != chunks:
-        raise RuntimeError(f"the vector store holds {stored} chunks, {chunks} were written")
+    if stored != real_chunks + chunks:
+        raise RuntimeError(
+            f"the vector store holds {stored} chunks, {real_chunks + chunks} written"
+        )
     return {
-        "chunks": chunks,
-        "articles": articles,
+        "chunks": stored,
+        "real_chunks": real_chunks,
+        "synthetic_chunks": chunks,
+        "synthetic_articles": articles,
         "disk_mb": round(_du(index) / 2**20, 1),
         **{k: round(v, 2) for k, v in timings.items()},
     }
@@ -139,27 +168,19 @@ def run_scale(
     backend: str,
     limit: int | None,
     real_index: Path | None = None,
-    models: Path | None = None,
+    *,
+    reuse: bool = False,
 ) -> list[dict[str, Any]]:
-    """The scale table: the real index (if given) and a synthetic index per size, each
-    queried with the embedded store and with a Chroma server. `models` (an index's ONNX
-    export cache) is copied into each synthetic index so no probe pays for an export."""
+    """The scale table: the real index (if given) and an index grown from it to each size,
+    each queried with the embedded store and with a Chroma server. With `reuse`, a grown
+    index left in `workdir` by an earlier run from the same real index is used again (the
+    1M build takes half an hour; what is measured here is the querying)."""
     rows: list[dict[str, Any]] = []
     targets: list[tuple[str, Path, dict[str, Any]]] = []
     if real_index is not None:
         targets.append(("real", real_index, {}))
     for n in sizes:
-        index = workdir / f"synthetic-{n}"
-        shutil.rmtree(index, ignore_errors=True)
-        done = run_process(
-            [sys.executable, "-m", "bench.scale_bench", "--index", str(index), "--chunks", str(n)]
-        ).check()
-        built = dict(done.json())
-        built.update(
-            build_wall_s=round(done.wall_s, 2), build_peak_rss_mb=round(done.peak_rss_mb, 1)
-        )
-        if models is not None and models.is_dir():
-            shutil.copytree(models, index / models.name, dirs_exist_ok=True)
+        index, built = grow(workdir, n, backend, real_index, reuse=reuse)
         targets.append(("synthetic", index, built))
     for kind, index, built in targets:
         for server in (False, True):
@@ -168,13 +189,52 @@ def run_scale(
     return rows
 
 
+def grow(
+    workdir: Path, n: int, backend: str, real_index: Path | None, *, reuse: bool
+) -> tuple[Path, dict[str, Any]]:
+    """The index of `n` chunks grown from `real_index` in `workdir` (built in a child process
+    unless `reuse` finds one grown from the same real index) and its build figures."""
+    index = workdir / f"synthetic-{n}"
+    wanted = {
+        "format": BUILD_FORMAT,
+        "chunks": n,
+        "seed": 0,
+        "base": f"{base_fingerprint(real_index)}/{backend}",
+    }
+    built = _reusable(index, wanted) if reuse else None
+    if built is None:
+        shutil.rmtree(index, ignore_errors=True)
+        argv = [sys.executable, "-m", "bench.scale_bench", "--index", str(index)]
+        argv += ["--chunks", str(n)]
+        if real_index is not None:
+            argv += ["--base", str(real_index)]
+        done = run_process(argv).check()
+        built = dict(done.json())
+        built.update(
+            build_wall_s=round(done.wall_s, 2), build_peak_rss_mb=round(done.peak_rss_mb, 1)
+        )
+        (index / BUILD_STAMP).write_text(json.dumps({**wanted, "built": built}), "utf-8")
+    return index, built
+
+
+def _reusable(index: Path, wanted: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        stamp = json.loads((index / BUILD_STAMP).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if {k: stamp.get(k) for k in wanted} != wanted:
+        return None
+    return {**stamp["built"], "reused": True}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scale_bench")
     parser.add_argument("--index", required=True, type=Path)
     parser.add_argument("--chunks", required=True, type=int)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--base", type=Path, help="a real index to grow from")
     args = parser.parse_args(argv)
-    print(json.dumps(build(args.index, args.chunks, seed=args.seed)))
+    print(json.dumps(build(args.index, args.chunks, seed=args.seed, base=args.base)))
     return 0
 
 

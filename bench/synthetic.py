@@ -66,24 +66,27 @@ class Generator:
         self._next = 0
 
     def batches(self, n_chunks: int, batch_chunks: int = 20_000) -> Iterator[SyntheticBatch]:
+        """Exactly `n_chunks` chunks (the last article may be shorter)."""
         made = 0
         while made < n_chunks:
-            n_articles = max(1, min(batch_chunks, n_chunks - made) // CHUNKS_PER_ARTICLE)
-            batch = self._batch(n_articles)
+            batch = self._batch(min(batch_chunks, n_chunks - made))
             made += len(batch.vectors)
             yield batch
 
-    def _batch(self, n_articles: int) -> SyntheticBatch:
-        n_chunks = n_articles * CHUNKS_PER_ARTICLE
+    def _batch(self, n_chunks: int) -> SyntheticBatch:
+        sizes = [CHUNKS_PER_ARTICLE] * (n_chunks // CHUNKS_PER_ARTICLE)
+        if n_chunks % CHUNKS_PER_ARTICLE:
+            sizes.append(n_chunks % CHUNKS_PER_ARTICLE)
         picks = self._rng.choice(len(self._words), size=(n_chunks, WORDS_PER_CHUNK), p=self._p)
         texts = [" ".join(row) + "." for row in self._words[picks]]
-        topics = self._rng.integers(0, len(self._centres), size=n_articles)
+        topics = self._rng.integers(0, len(self._centres), size=len(sizes))
         articles: list[tuple[Article, str, list[Chunk]]] = []
-        for i in range(n_articles):
-            parts = texts[i * CHUNKS_PER_ARTICLE : (i + 1) * CHUNKS_PER_ARTICLE]
-            articles.append(self._article(parts))
+        first = 0
+        for size in sizes:
+            articles.append(self._article(texts[first : first + size]))
+            first += size
         noise = self._rng.standard_normal((n_chunks, DIMENSION)).astype(np.float32) * 0.06
-        vectors = np.repeat(self._centres[topics], CHUNKS_PER_ARTICLE, axis=0) + noise
+        vectors = np.repeat(self._centres[topics], sizes, axis=0) + noise
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return SyntheticBatch(articles, vectors)
 

@@ -79,8 +79,24 @@ def test_scale_table(result: dict[str, Any]) -> None:
         assert ("real", real_chunks, store) in rows
         row = rows[("synthetic", 10_000, store)]
         assert row["query_ms"]["retrieve"]["n"] > 0
+        # grown from the real index: its articles are in there, and still found
         assert row["build"]["chunks"] == 10_000
+        assert row["build"]["real_chunks"] == real_chunks
+        assert row["build"]["synthetic_chunks"] == 10_000 - real_chunks
+        real = rows[("real", real_chunks, store)]
+        assert real["questions"] > real["refused"]
+        assert row["questions"] > row["refused"] and row["hybrid_mrr@10"] > 0
     assert max(r["chunks"] for r in result["scale"]) <= 10_000
+
+
+def test_model_export_is_timed_apart(result: dict[str, Any]) -> None:
+    assert result["backend"] == "onnx-int8"  # the default
+    assert positive(result["export"]["export_s"])
+    assert result["export"]["export_peak_rss_mb"] > 100  # the child that loaded torch
+    first = result["naive"]["wall_s"] / (
+        result["newsdesk"]["wall_s"] + result["export"]["export_s"]
+    )
+    assert result["ingest_speedup_vs_naive_first_run"] == pytest.approx(first, abs=0.01)
 
 
 def test_cli_rejects_unknown_backend() -> None:
