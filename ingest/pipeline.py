@@ -5,7 +5,8 @@ embedded), deduplicating (identical texts are stored once, extra doc_ids become 
 crash-safe (see `Index.recover`: vector writes are logged as intents before they happen, and an
 article counts as stored only once the ledger transaction that records it has committed).
 
-Reading and chunking run in a background thread while the main thread embeds and writes.
+Reading and chunking run in a background thread; each batch is embedded in another while the
+main thread stores the batch before it (only the main thread touches the index).
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ingest.chunking import chunk_text
 from ingest.loaders import Source, discover, load
@@ -92,6 +96,17 @@ class _New:
     old: str | None
 
 
+@dataclass
+class _Pending:
+    """A batch whose vectors are being computed, stored once they are."""
+
+    batch: list[_New]
+    deferred: list[tuple[Article, str, Source]]
+    ids: list[str]
+    metas: list[dict[str, Any]]
+    vectors: Future[np.ndarray]
+
+
 def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
     meta: dict[str, Any] = {
         schema.META_DOC_ID: article.doc_id,
@@ -119,6 +134,9 @@ class _Ingest:
         self.report = IngestReport()
         self.batch: list[_New] = []
         self.batch_hashes: set[str] = set()
+        self.in_flight_hashes: set[str] = set()  # texts of the batch being embedded
+        self._in_flight: _Pending | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self.deferred: list[tuple[Article, str, Source]] = []  # aliases of texts in the batch
 
     @property
@@ -139,7 +157,8 @@ class _Ingest:
         if old == content:
             self.report.articles_unchanged += 1
             return
-        if content in self.batch_hashes:
+        if content in self.batch_hashes or content in self.in_flight_hashes:
+            # its text is being embedded: store this doc_id as an alias once that is stored
             self.deferred.append((article, content, src))
             self.report.duplicates += 1
             return
@@ -208,6 +227,9 @@ class _Ingest:
 
     # ------------------------------------------------------------ write
     def flush(self) -> None:
+        """Start embedding the current batch in the background, then store the batch before
+        it: the model (which releases the GIL) keeps the cores busy while this thread writes
+        to Chroma and the ledger. Only this thread touches the index, in batch order."""
         if not self.batch:
             return
         ids: list[str] = []
@@ -218,29 +240,70 @@ class _Ingest:
                 ids.append(c.chunk_id)
                 texts.append(schema.embedding_text(item.article.title, c.text))
                 metas.append(chunk_metadata(item.article, c))
-        vectors = self.embedder.embed_documents(texts)
+        embedder = self.embedder  # loaded and checked here, not in the worker
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        vectors = self._pool.submit(embedder.embed_documents, texts)
+        pending = _Pending(self.batch, self.deferred, ids, metas, vectors)
+        self.in_flight_hashes = set(self.batch_hashes)
+        self.batch, self.batch_hashes, self.deferred = [], set(), []
+        previous, self._in_flight = self._in_flight, pending
+        if previous is not None:
+            self._store(previous)
+
+    def finish(self) -> None:
+        """Flush and store everything still in memory."""
+        self.flush()
+        if self._in_flight is not None:
+            pending, self._in_flight = self._in_flight, None
+            self._store(pending)
+        self.in_flight_hashes = set()
+        if self.deferred:  # aliases of texts the last batch stored
+            self._store_aliases(self.deferred)
+            self.deferred = []
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _store(self, pending: _Pending) -> None:
+        vectors = pending.vectors.result()
+        ids = pending.ids
         with self.ledger.transaction():
             self.ledger.add_pending(ids, OP_ADD)
-        self.index.vectors.upsert(ids, vectors, metas)
+        self.index.vectors.upsert(ids, vectors, pending.metas)
         doomed: list[str] = []
         with self.ledger.transaction():
-            for item in self.batch:
+            for item in pending.batch:
                 self.ledger.put_text(item.article, item.content, item.chunks)
                 self.ledger.put_article(
                     item.article, item.content, item.source.origin, item.source.rel
                 )
                 doomed += self._release(item.old)
-            for alias, content, src in self.deferred:
-                old = self.ledger.article_hash(alias.doc_id)
-                self.ledger.put_article(alias, content, src.origin, src.rel)
-                if old != content:
-                    doomed += self._release(old)
+            doomed += self._put_aliases(pending.deferred)
             self.ledger.clear_pending(OP_ADD, ids)
             self.ledger.bump_generation()
             self._log_deletes(doomed)
         self._finish_deletes(doomed)
         self.report.chunks_added += len(ids)
-        self.batch, self.batch_hashes, self.deferred = [], set(), []
+
+    def _put_aliases(self, deferred: list[tuple[Article, str, Source]]) -> list[str]:
+        """Record doc_ids whose text is stored (inside the caller's transaction)."""
+        doomed: list[str] = []
+        for alias, content, src in deferred:
+            old = self.ledger.article_hash(alias.doc_id)
+            self.ledger.put_article(alias, content, src.origin, src.rel)
+            if old != content:
+                doomed += self._release(old)
+        return doomed
+
+    def _store_aliases(self, deferred: list[tuple[Article, str, Source]]) -> None:
+        with self.ledger.transaction():
+            doomed = self._put_aliases(deferred)
+            self.ledger.bump_generation()
+            self._log_deletes(doomed)
+        self._finish_deletes(doomed)
 
     def remove(self, doc_id: str) -> None:
         old = self.ledger.article_hash(doc_id)
@@ -333,6 +396,7 @@ def ingest(
     started = time.perf_counter()
     sources, discovery_errors = discover(inputs)
     index = Index.open(settings, create=True)
+    job: _Ingest | None = None
     try:
         index.check_chunking(settings)
         identity = model_identity(
@@ -374,7 +438,7 @@ def ingest(
                         continue
                     seen.add(article.doc_id)
                     job.take(article, content, chunks, src)
-            job.flush()
+            job.finish()
         if prune:
             for origin in {s.origin for s in sources} | _origins_of(inputs):
                 for doc_id, file in index.ledger.articles_by_origin(origin).items():
@@ -386,6 +450,8 @@ def ingest(
         if lexical.stamp(index.dir) != index.ledger.generation:
             lexical.save(lexical.build(index.ledger), index.dir)
     finally:
+        if job is not None:
+            job.close()
         index.close()
     job.report.seconds = time.perf_counter() - started
     return job.report

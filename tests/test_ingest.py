@@ -152,6 +152,33 @@ def test_duplicates_are_embedded_once_and_recorded_as_aliases(tmp_path: Path, em
     assert_consistent(snapshot(tmp_path / "index"))
 
 
+@pytest.mark.parametrize("batch_chunks", [1, 512])
+def test_duplicates_of_a_batch_still_being_embedded_become_aliases(
+    tmp_path: Path, embedder, batch_chunks: int
+) -> None:
+    """With one chunk per batch, each original is still being embedded (in the background)
+    when its duplicate arrives, and the last file is a duplicate with nothing after it."""
+    other = "Another story\n\nSomething else entirely happened in the town.\n"
+    folder = tmp_path / "news"
+    write(folder / "a.txt", ARTICLE)
+    write(folder / "b.txt", ARTICLE)
+    write(folder / "c.txt", other)
+    write(folder / "d.txt", other)
+    settings = make_settings(tmp_path / "index", ingest_batch_chunks=batch_chunks)
+    report = ingest(settings, [str(folder)], embedder=embedder)
+    assert report.articles_added == 2 and report.duplicates == 2 and not report.errors
+    led = Ledger.open(tmp_path / "index", create=False)
+    try:
+        assert led.all_aliases() == {"b.txt": "a.txt", "d.txt": "c.txt"}
+    finally:
+        led.close()
+    snap = snapshot(tmp_path / "index")
+    assert_consistent(snap)
+    assert len(snap["articles"]) == 4  # type: ignore[arg-type]
+    again = ingest(settings, [str(folder)], embedder=embedder)
+    assert again.articles_unchanged == 4 and again.chunks_added == 0
+
+
 def test_bad_inputs_are_reported_and_skipped_without_losing_stored_articles(
     tmp_path: Path, embedder
 ) -> None:
