@@ -1,11 +1,12 @@
 """The ONNX Runtime embedding backend: the same sentence-transformers model, without torch.
 
-At first use the model's transformer is exported to ONNX (optionally with dynamic uint8
-quantization) into the model cache (`Settings.model_cache`, by default ~/.cache/newsdesk/models),
-as `<identity>-onnx[-int8]/` with the model's own `tokenizer.json` and a small manifest. The
-export runs in a child process (torch and the exporter peak at ~2 GB), once per machine rather
-than once per index. The folder is written under a temporary name and renamed into place, so a
-crash never leaves a half-written model behind.
+At first use the model's transformer is exported to ONNX (and, for onnx-int8, quantized:
+dynamic, per-channel, signed or unsigned weights as suits the CPU) into the model cache
+(`Settings.model_cache`, by default ~/.cache/newsdesk/models), as `<identity>-onnx[-int8]/`
+with the model's own `tokenizer.json` and a small manifest. The export runs in a child
+process (torch and the exporter peak at ~0.8-2 GB), once per machine rather than per index.
+The folder is written under a temporary name and renamed into place, so a crash never leaves
+a half-written model behind.
 
 From then on only onnxruntime, the `tokenizers` library and numpy run: tokenize (truncated at
 the model's `max_seq_length`), run the transformer, mean-pool over the attention mask and
