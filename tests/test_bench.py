@@ -9,9 +9,13 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import REPO, SHARED_DATA
 
-pytestmark = pytest.mark.slow
+# The harness measures the shared archive (its small mode: ~50 BBC files and the dev set).
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not available"),
+]
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 

@@ -150,7 +150,7 @@ def test_cached_model_runs_without_torch(fp32: OnnxEmbedder) -> None:
 
 def test_fp32_agrees_with_torch(fp32: OnnxEmbedder, torch_embedder) -> None:  # type: ignore[no-untyped-def]
     texts = sentences()
-    assert len(texts) >= 25
+    assert len(texts) >= (25 if (SHARED_DATA / "bbc").is_dir() else 7)
     ours, theirs = fp32.embed_documents(texts), torch_embedder.embed_documents(texts)
     assert ours.shape == theirs.shape == (len(texts), 384)
     assert ours.dtype == np.float32
