@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     # onnx-int8 (the default: int8 documents, fp32 questions) is the fastest here with no
     # measurable retrieval loss; see README "Performance" for the figures.
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
-    # Texts per model call; unset = the best measured here (4; see embedding.DEFAULT_BATCH).
+    # Texts per model call; unset = the best measured here (see embedding.DEFAULT_BATCH).
     embedding_batch_size: int | None = Field(default=None, ge=1)
     # Where ONNX exports of the model are kept (made once per machine, not once per index).
     # Unset: $XDG_CACHE_HOME/newsdesk/models, else ~/.cache/newsdesk/models.

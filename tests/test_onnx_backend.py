@@ -189,6 +189,21 @@ def test_int8_embeds_documents_int8_and_questions_fp32(
     ]
 
 
+def test_default_int8_vectors_do_not_depend_on_batch_neighbours(model_cache: Path) -> None:
+    """With the default batch size a text is embedded alone, so the same text gets the same
+    vector whatever else is ingested with it (dynamic int8 scales a whole call together)."""
+    from newsdesk.config import Settings
+    from newsdesk.embedding import load_embedder
+
+    embedder = load_embedder(Settings(model_cache=model_cache))
+    texts = sentences()[4:12]
+    together = embedder.embed_documents(texts)
+    alone = np.vstack([embedder.embed_documents([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+    reordered = embedder.embed_documents(texts[::-1])[::-1]
+    np.testing.assert_allclose(together, reordered, atol=1e-6)
+
+
 def test_token_counts_match_torch(fp32: OnnxEmbedder, torch_embedder) -> None:  # type: ignore[no-untyped-def]
     texts = sentences()
     assert fp32.count_tokens(texts) == torch_embedder.count_tokens(texts)
