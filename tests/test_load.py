@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, SEED_QUESTION, SHARED, free_port, wait_for_port
+from conftest import REPO, SEED_QUESTION, SHARED, free_port, stop_process, wait_for_port
 from test_ui_app import ask, client, content, plain, questions, reply
 
 from newsdesk.assistant import clean_question
@@ -97,12 +97,7 @@ def serving(index: Path, log: Path) -> Iterator[str]:
             wait_for_port(port, timeout=1.0)
             yield f"http://127.0.0.1:{port}/"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 # ------------------------------------------------------------------ one session
