@@ -245,7 +245,7 @@ class _Ingest:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         vectors = self._pool.submit(embedder.embed_documents, texts)
         pending = _Pending(self.batch, self.deferred, ids, metas, vectors)
-        self.in_flight_hashes = set(self.batch_hashes)
+        self.in_flight_hashes = self.batch_hashes
         self.batch, self.batch_hashes, self.deferred = [], set(), []
         previous, self._in_flight = self._in_flight, pending
         if previous is not None:
