@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from bench.measure import DEV_QUESTIONS, REPO, SHARED_DATA
-from evals.questions import EvalQuestion, load_questions
+from newsdesk.evals.questions import EvalQuestion, load_questions
 
 SAMPLE = REPO / "sample" / "archive"
 SMALL_BBC_FILES = 50

@@ -20,15 +20,15 @@ from typing import Any
 import numpy as np
 
 from bench.measure import rate, run_process
-from evals.questions import EvalQuestion
+from newsdesk.evals.questions import EvalQuestion
 
 WARMUP_TEXTS = 16
 
 
 def stored_chunks(index: Path) -> tuple[list[str], list[str]]:
     """(embedding texts, canonical doc_ids) of every chunk of the index, in ledger order."""
-    from newsdesk import schema
-    from newsdesk.ledger import Ledger
+    from newsdesk.store import schema
+    from newsdesk.store.ledger import Ledger
 
     ledger = Ledger.open(index, create=False)
     try:
@@ -39,7 +39,7 @@ def stored_chunks(index: Path) -> tuple[list[str], list[str]]:
 
 
 def encode(index: Path, backend: str, cache_dir: Path, out: Path) -> dict[str, Any]:
-    from newsdesk.config import Settings
+    from newsdesk.core.config import Settings
     from newsdesk.embedding import load_embedder
 
     texts, _ = stored_chunks(index)
@@ -74,7 +74,7 @@ def export(backend: str, cache_dir: Path) -> dict[str, Any]:
     is that child's)."""
     import resource
 
-    from newsdesk.config import Settings
+    from newsdesk.core.config import Settings
     from newsdesk.embedding import load_embedder
 
     settings = Settings(embedding_backend=backend, model_cache=cache_dir)  # type: ignore[arg-type]
@@ -151,7 +151,7 @@ def run_encode(
     index: Path, backends: Sequence[str], workdir: Path, cache_dir: Path
 ) -> dict[str, dict[str, Any]]:
     """Every backend in its own process (no thread pools fighting), then quality figures."""
-    from newsdesk.ledger import Ledger
+    from newsdesk.store.ledger import Ledger
 
     results: dict[str, dict[str, Any]] = {}
     vectors: dict[str, np.ndarray] = {}

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import Finished, bench_env, newsdesk_cmd, run_process, summary_ms
-from evals.questions import EvalQuestion
+from newsdesk.evals.questions import EvalQuestion
 
 WARMUP = 3
 STARTUP_QUESTION = "What did Russia demand of Ukraine?"
@@ -33,7 +33,7 @@ def probe(
 ) -> dict[str, Any]:
     """Open the assistant once and time every question (in this process)."""
     from newsdesk.assistant import build_assistant
-    from newsdesk.config import Settings
+    from newsdesk.core.config import Settings
 
     overrides: dict[str, Any] = {"index": index, "chroma_url": chroma_url}
     if backend:

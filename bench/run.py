@@ -56,7 +56,7 @@ def machine() -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    from newsdesk.config import Settings
+    from newsdesk.core.config import Settings
 
     started = time.perf_counter()
     backend = args.backend or Settings().embedding_backend

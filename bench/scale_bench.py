@@ -26,7 +26,7 @@ from typing import Any
 from bench.measure import bench_env, run_process
 from bench.query_bench import run_probe
 from bench.synthetic import DIMENSION, Generator
-from ingest.pipeline import chunk_metadata
+from newsdesk.ingest.pipeline import chunk_metadata
 
 BUILD_STAMP = "scale-build.json"
 BUILD_FORMAT = 2  # 2: the real index's articles inside, no chunk texts in Chroma
@@ -36,7 +36,7 @@ def base_fingerprint(base: Path | None) -> str:
     """Names the real index a synthetic one was grown from (its chunk ids), or "none"."""
     if base is None:
         return "none"
-    from newsdesk.ledger import Ledger
+    from newsdesk.store.ledger import Ledger
 
     ledger = Ledger.open(base, create=False)
     try:
@@ -51,9 +51,9 @@ def build(index: Path, n_chunks: int, *, seed: int = 0, base: Path | None = None
     index `base` (so the dev questions still have their answers among the noise), topped up
     with synthetic chunks the way ingest leaves them (ledger rows, Chroma vectors with their
     metadata, the persisted BM25 index), without running the model."""
-    from newsdesk import lexical, schema
-    from newsdesk.config import BUNDLED_MODEL, Settings
-    from newsdesk.index import Index
+    from newsdesk.store import lexical, schema
+    from newsdesk.core.config import BUNDLED_MODEL, Settings
+    from newsdesk.store.index import Index
 
     if base is not None:
         shutil.copytree(base, index, ignore=shutil.ignore_patterns(schema.BM25_DIR, "models"))
@@ -154,7 +154,7 @@ def chroma_server(path: Path, timeout: float = 120.0) -> Iterator[str]:
 # ------------------------------------------------------------------ the harness's part
 def scale_row(index: Path, backend: str, limit: int | None, *, server: bool) -> dict[str, Any]:
     """Probe one index, embedded or through a server, as one row of the scale table."""
-    from newsdesk import schema
+    from newsdesk.store import schema
 
     if not server:
         return run_probe(index, backend=backend, limit=limit)

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import get_args
 
-from evals.gate import check_applicable, failures, parse_thresholds
-from evals.questions import load_questions
-from evals.report import build_report, format_markdown, format_table, write_json
-from evals.runner import EvalTarget, run_questions
-from newsdesk.config import Settings
-from newsdesk.errors import EvalError
+from newsdesk.evals.gate import check_applicable, failures, parse_thresholds
+from newsdesk.evals.questions import load_questions
+from newsdesk.evals.report import build_report, format_markdown, format_table, write_json
+from newsdesk.evals.runner import EvalTarget, run_questions
+from newsdesk.core.config import Settings
+from newsdesk.core.errors import EvalError
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def run_eval(
         title = f"Newsdesk eval: {Path(questions_path).name}"
         markdown_out.write_text(format_markdown(report, title=title, answer_mode=answer_mode))
     if plot_out is not None:
-        from evals.plot import plot_report
+        from newsdesk.evals.plot import plot_report
 
         plot_report(report, plot_out, title=f"Retrieval on {Path(questions_path).name}")
 

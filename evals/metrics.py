@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from evals.questions import QUESTION_TYPES
+from newsdesk.evals.questions import QUESTION_TYPES
 
 if TYPE_CHECKING:
     from ranx import Qrels, Run

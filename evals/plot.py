@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from evals.metrics import MULTI_ALL, RETRIEVAL_METRICS
+from newsdesk.evals.metrics import MULTI_ALL, RETRIEVAL_METRICS
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsdesk.errors import EvalError
+from newsdesk.core.errors import EvalError
 
 log = logging.getLogger(__name__)
 

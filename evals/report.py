@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from evals.metrics import (
+from newsdesk.evals.metrics import (
     MULTI_ALL,
     RETRIEVAL_METRICS,
     mean_or_none,
@@ -29,7 +29,7 @@ from evals.metrics import (
     significance,
     summarize,
 )
-from evals.runner import EvalRun
+from newsdesk.evals.runner import EvalRun
 
 TABLE_METRICS = (*RETRIEVAL_METRICS, MULTI_ALL)
 

@@ -17,11 +17,11 @@ from typing import Protocol, TypeVar
 
 from tqdm import tqdm
 
-from evals.metrics import all_found, citation_precision, keyword_recall
-from evals.questions import EvalQuestion
+from newsdesk.evals.metrics import all_found, citation_precision, keyword_recall
+from newsdesk.evals.questions import EvalQuestion
 from newsdesk.assistant import Retrieval
-from newsdesk.errors import EvalError, QuestionError
-from newsdesk.types import Answer, Article, ArticleHit
+from newsdesk.core.errors import EvalError, QuestionError
+from newsdesk.core.types import Answer, Article, ArticleHit
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from newsdesk.errors import IngestError
-from newsdesk.types import Article
+from newsdesk.core.errors import IngestError
+from newsdesk.core.types import Article
 
 TITLE_MAX_CHARS = 120
 # A "first line" longer than this is a paragraph, not a headline.

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from ingest.formats import (
+from newsdesk.ingest.formats import (
     Place,
     clean_meta,
     html_to_text,
@@ -22,8 +22,8 @@ from ingest.formats import (
     normalise_text,
     strip_controls,
 )
-from newsdesk.errors import IngestError
-from newsdesk.types import Article
+from newsdesk.core.errors import IngestError
+from newsdesk.core.types import Article
 
 # Field names recognised in records, first match wins (keys are compared lower-cased).
 FIELDS: dict[str, tuple[str, ...]] = {

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from newsdesk.errors import IngestError
+from newsdesk.core.errors import IngestError
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from newsdesk.config import Settings
-from newsdesk.errors import QuestionError
-from newsdesk.types import Answer, Article, ArticleHit, Composed, Filters
+from newsdesk.core.config import Settings
+from newsdesk.core.errors import QuestionError
+from newsdesk.core.types import Answer, Article, ArticleHit, Composed, Filters
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Assistant:
     """Answers questions over one index. Thread-safe for concurrent readers."""
 
     def __init__(self, settings: Settings, searcher: object, answerer: Answerer) -> None:
-        from retriever.search import Searcher
+        from newsdesk.retriever.search import Searcher
 
         assert isinstance(searcher, Searcher)
         self.settings = settings
@@ -74,9 +74,9 @@ class Assistant:
         mode: str | None = None,
         k: int | None = None,
     ) -> Retrieval:
-        from retriever.dates import apply_date_words
-        from retriever.followup import rewrite_followup
-        from retriever.refusal import is_answerable
+        from newsdesk.retriever.dates import apply_date_words
+        from newsdesk.retriever.followup import rewrite_followup
+        from newsdesk.retriever.refusal import is_answerable
 
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
@@ -127,7 +127,7 @@ class Assistant:
         k: int | None = None,
     ) -> Iterator[str | Answer]:
         """Yield the answer text piece by piece, then the complete `Answer`."""
-        from retriever.refusal import refusal_text
+        from newsdesk.retriever.refusal import refusal_text
 
         r = self.retrieve(question, history=history, filters=filters, mode=mode, k=k)
         timings = {"retrieve": r.seconds * 1000.0}
@@ -164,7 +164,7 @@ class Assistant:
         return self.searcher.article(doc_id)
 
     def example_questions(self, n: int = 4) -> list[str]:
-        from retriever.examples import example_questions
+        from newsdesk.retriever.examples import example_questions
 
         curated = self.searcher.curated_questions()
         generated = example_questions(self.searcher.recent_titles(50), n)
@@ -175,12 +175,12 @@ class Assistant:
 
 
 def build_answerer(settings: Settings) -> Answerer:
-    from retriever.extractive import ExtractiveAnswerer
+    from newsdesk.retriever.extractive import ExtractiveAnswerer
 
     extractive = ExtractiveAnswerer()
     if settings.answerer == "extractive":
         return extractive
-    from retriever.generative import LLMAnswerer
+    from newsdesk.retriever.generative import LLMAnswerer
 
     return LLMAnswerer(settings, fallback=extractive)
 
@@ -188,7 +188,7 @@ def build_answerer(settings: Settings) -> Answerer:
 def build_assistant(settings: Settings) -> Assistant:
     """Open the index named by `settings` and wire everything. Raises IndexNotFoundError,
     EmbeddingModelMismatchError, IndexUnavailableError, ModelLoadError."""
-    from retriever.search import Searcher
+    from newsdesk.retriever.search import Searcher
 
     searcher = Searcher.open(settings)
     return Assistant(settings, searcher, build_answerer(settings))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from newsdesk import __version__
-from newsdesk.errors import NewsdeskError
+from newsdesk.core.errors import NewsdeskError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Any:
-    from newsdesk.config import Settings
+    from newsdesk.core.config import Settings
 
     overrides: dict[str, Any] = {}
     for flag, key in (
@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Any) -> int:
-    from ingest.pipeline import ingest
+    from newsdesk.ingest.pipeline import ingest
 
     report = ingest(settings, args.paths, prune=args.prune, progress=sys.stderr.isatty())
     for err in report.errors:
@@ -241,7 +241,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, settings: Any) -> int:
-    from newsdesk.ledger import Ledger
+    from newsdesk.store.ledger import Ledger
 
     ledger = Ledger.open(Path(settings.index), create=False)
     try:
@@ -297,7 +297,7 @@ def answer_json(answer: Any) -> dict[str, Any]:
 
 def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.assistant import build_assistant, clean_question
-    from newsdesk.types import Filters
+    from newsdesk.core.types import Filters
 
     for text in (args.question, *args.history):  # a bad question fails before the model loads
         clean_question(text, settings.max_question_chars)
@@ -331,7 +331,7 @@ def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.assistant import build_assistant
-    from ui.app import launch
+    from newsdesk.ui.app import launch
 
     assistant = build_assistant(settings)
     launch(assistant, settings)
@@ -339,7 +339,7 @@ def cmd_serve(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Any) -> int:
-    from evals.cli import run_eval
+    from newsdesk.evals.cli import run_eval
     from newsdesk.assistant import build_assistant
 
     assistant = build_assistant(settings)

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from newsdesk.types import Filters
+from newsdesk.core.types import Filters
 
 _MONTHS = {
     name: i

@@ -36,9 +36,9 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 
-from newsdesk.types import ArticleHit, Citation, Composed
-from retriever.candidates import Candidate, cited_quote, overlaps, passage_candidates, with_context
-from retriever.text import content_terms, terms_match, word_set, words
+from newsdesk.core.types import ArticleHit, Citation, Composed
+from newsdesk.retriever.candidates import Candidate, cited_quote, overlaps, passage_candidates, with_context
+from newsdesk.core.words import content_terms, terms_match, word_set, words
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ import logging
 import re
 from collections.abc import Sequence
 
-from retriever.dates import date_phrases
-from retriever.text import STOPWORDS, content_words, stems, word_set, word_spans, words
+from newsdesk.retriever.dates import date_phrases
+from newsdesk.core.words import STOPWORDS, content_words, stems, word_set, word_spans, words
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from newsdesk.config import Settings
-from newsdesk.errors import ConfigError, LLMError
-from newsdesk.types import ArticleHit, Composed, Passage
-from retriever.citations import CitationChecker
-from retriever.prompts import build_prompt, passage_budget, select_passages
+from newsdesk.core.config import Settings
+from newsdesk.core.errors import ConfigError, LLMError
+from newsdesk.core.types import ArticleHit, Composed, Passage
+from newsdesk.retriever.citations import CitationChecker
+from newsdesk.retriever.prompts import build_prompt, passage_budget, select_passages
 
 if TYPE_CHECKING:
     from newsdesk.assistant import Answerer

@@ -12,8 +12,8 @@ from typing import Any
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from newsdesk.types import ArticleHit, Filters
-from retriever.search import MODES, Searcher
+from newsdesk.core.types import ArticleHit, Filters
+from newsdesk.retriever.search import MODES, Searcher
 
 
 def hits_to_nodes(hits: list[ArticleHit]) -> list[NodeWithScore]:

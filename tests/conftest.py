@@ -44,7 +44,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
 @pytest.fixture(scope="session")
 def embedder(model_cache: Path):  # type: ignore[no-untyped-def]
     """The default backend's embedder (what users get), loaded once."""
-    from newsdesk.config import Settings
+    from newsdesk.core.config import Settings
     from newsdesk.embedding import load_embedder
 
     return load_embedder(Settings(model_cache=model_cache))
@@ -59,7 +59,7 @@ def torch_embedder():  # type: ignore[no-untyped-def]
 
 
 def make_settings(index: Path, **kw: object):  # type: ignore[no-untyped-def]
-    from newsdesk.config import Settings
+    from newsdesk.core.config import Settings
 
     return Settings(index=index, **kw)  # type: ignore[arg-type]
 
@@ -67,7 +67,7 @@ def make_settings(index: Path, **kw: object):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
     """The bundled sample archive, ingested once per test session (treat as read-only)."""
-    from ingest.pipeline import ingest
+    from newsdesk.ingest.pipeline import ingest
 
     index = tmp_path_factory.mktemp("sample") / "index"
     report = ingest(make_settings(index), [str(SAMPLE)], embedder=embedder)
@@ -78,7 +78,7 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  #
 @pytest.fixture(scope="session")
 def sample_assistant(sample_index: Path, embedder):  # type: ignore[no-untyped-def]
     from newsdesk.assistant import Assistant, build_answerer
-    from retriever.search import Searcher
+    from newsdesk.retriever.search import Searcher
 
     settings = make_settings(sample_index)
     return Assistant(settings, Searcher.open(settings, embedder=embedder), build_answerer(settings))
@@ -89,7 +89,7 @@ def shared_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  #
     """../shared/data (BBC + seed) ingested once per session: the eval archive. Slow."""
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not available")
-    from ingest.pipeline import ingest
+    from newsdesk.ingest.pipeline import ingest
 
     cached = os.environ.get("NEWSDESK_TEST_SHARED_INDEX")
     if cached and Path(cached, "ledger.sqlite").exists():
@@ -102,7 +102,7 @@ def shared_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  #
 @pytest.fixture(scope="session")
 def shared_assistant(shared_index: Path, embedder):  # type: ignore[no-untyped-def]
     from newsdesk.assistant import Assistant, build_answerer
-    from retriever.search import Searcher
+    from newsdesk.retriever.search import Searcher
 
     settings = make_settings(shared_index)
     return Assistant(settings, Searcher.open(settings, embedder=embedder), build_answerer(settings))

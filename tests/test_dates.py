@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdesk.types import Filters
-from retriever.dates import apply_date_words, date_phrases, describe
+from newsdesk.core.types import Filters
+from newsdesk.retriever.dates import apply_date_words, date_phrases, describe
 
 TODAY = date(2005, 4, 15)  # a Friday
 D = date

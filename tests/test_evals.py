@@ -1,7 +1,7 @@
 """The evals package: question files, metrics on a hand-checked case, reports, plot, gates.
 
 The runner is exercised with `ArchiveDouble`, a stand-in with the Assistant's retrieve / ask /
-article methods returning real newsdesk.types objects. It tests the runner's bookkeeping only;
+article methods returning real newsdesk.core.types objects. It tests the runner's bookkeeping only;
 the end-to-end eval over a real index lives with the CLI tests.
 """
 
@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from evals.cli import EXIT_GATE, EXIT_OK, run_eval
-from evals.gate import failures, parse_threshold, parse_thresholds
-from evals.metrics import citation_precision, keyword_recall, percentiles
-from evals.plot import plot_report
-from evals.questions import EvalFileError, EvalQuestion, load_questions
-from evals.report import build_report, format_markdown, format_table
-from evals.runner import run_questions
+from newsdesk.evals.cli import EXIT_GATE, EXIT_OK, run_eval
+from newsdesk.evals.gate import failures, parse_threshold, parse_thresholds
+from newsdesk.evals.metrics import citation_precision, keyword_recall, percentiles
+from newsdesk.evals.plot import plot_report
+from newsdesk.evals.questions import EvalFileError, EvalQuestion, load_questions
+from newsdesk.evals.report import build_report, format_markdown, format_table
+from newsdesk.evals.runner import run_questions
 from newsdesk.assistant import Retrieval
-from newsdesk.errors import EvalError, NewsdeskError
-from newsdesk.types import Answer, Article, ArticleHit, Citation, Filters, Passage
+from newsdesk.core.errors import EvalError, NewsdeskError
+from newsdesk.core.types import Answer, Article, ArticleHit, Citation, Filters, Passage
 
 SHARED_EVALS = Path("/work/shared/evals")
 LOG2_3 = math.log2(3)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from retriever.examples import example_questions
+from newsdesk.retriever.examples import example_questions
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 SEED_TITLE = "Russia Now Urges Kyiv To Enter Peace Talks: 'Everything Is Up To Ukraine'"

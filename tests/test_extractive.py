@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdesk.types import ArticleHit, Citation, Composed, Passage
-from retriever.extractive import ExtractiveAnswerer, answer_type
-from retriever.text import content_terms
+from newsdesk.core.types import ArticleHit, Citation, Composed, Passage
+from newsdesk.retriever.extractive import ExtractiveAnswerer, answer_type
+from newsdesk.core.words import content_terms
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 SEED = DATA / "seed" / "ibtimes-russia-urges-kyiv-peace-talks.txt"

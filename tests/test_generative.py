@@ -14,19 +14,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai_server import FakeLLMServer, Reply
 
-from newsdesk.config import Settings
-from newsdesk.errors import ConfigError
-from newsdesk.types import ArticleHit, Composed, Passage
-from retriever.citations import (
+from newsdesk.core.config import Settings
+from newsdesk.core.errors import ConfigError
+from newsdesk.core.types import ArticleHit, Composed, Passage
+from newsdesk.retriever.citations import (
     CitationChecker,
     best_quote,
     check_answer,
     parse_markers,
     sentence_spans,
 )
-from retriever.extractive import ExtractiveAnswerer
-from retriever.generative import LLMAnswerer, build_llm
-from retriever.prompts import (
+from newsdesk.retriever.extractive import ExtractiveAnswerer
+from newsdesk.retriever.generative import LLMAnswerer, build_llm
+from newsdesk.retriever.prompts import (
     NO_ANSWER,
     SYSTEM_PROMPT,
     build_prompt,

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE, SHARED_DATA, make_settings
 
-from ingest.pipeline import ingest
-from newsdesk import lexical
-from newsdesk.errors import ConfigError, EmbeddingModelMismatchError, IndexCorruptError
-from newsdesk.index import Index
-from newsdesk.ledger import Ledger
+from newsdesk.ingest.pipeline import ingest
+from newsdesk.store import lexical
+from newsdesk.core.errors import ConfigError, EmbeddingModelMismatchError, IndexCorruptError
+from newsdesk.store.index import Index
+from newsdesk.store.ledger import Ledger
 
 
 def write(path: Path, text: str) -> Path:

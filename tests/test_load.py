@@ -32,8 +32,8 @@ from conftest import REPO, SEED_QUESTION, SHARED, free_port, stop_process, wait_
 from test_ui_app import ask, client, content, plain, questions, reply
 
 from newsdesk.assistant import clean_question
-from retriever.followup import rewrite_followup
-from ui.state import MAX_TURNS
+from newsdesk.retriever.followup import rewrite_followup
+from newsdesk.ui.state import MAX_TURNS
 
 SESSIONS = 20
 SHORT_SECONDS = 45.0
@@ -260,7 +260,7 @@ def test_twenty_concurrent_sessions_long(
 
 
 def test_the_isolation_check_catches_foreign_words_and_a_wrong_history() -> None:
-    from ui.render import question_html
+    from newsdesk.ui.render import question_html
 
     def chat(*turns: tuple[str, str]) -> list[dict[str, Any]]:
         out = []

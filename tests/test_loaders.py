@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.loaders import SUPPORTED_SUFFIXES, Source, discover, load
-from newsdesk.errors import IngestError
-from newsdesk.types import Article
+from newsdesk.ingest.loaders import SUPPORTED_SUFFIXES, Source, discover, load
+from newsdesk.core.errors import IngestError
+from newsdesk.core.types import Article
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 from conftest import REPO, SAMPLE, SEED_QUESTION, SHARED_DATA, make_settings
 
-from ingest.pipeline import ingest
+from newsdesk.ingest.pipeline import ingest
 from newsdesk.embedding import resolve_model_path
-from newsdesk.errors import ModelLoadError
-from newsdesk.onnx_backend import (
+from newsdesk.core.errors import ModelLoadError
+from newsdesk.embedding.onnx_backend import (
     MANIFEST_FILE,
     MODEL_FILE,
     OnnxEmbedder,
     cache_folder,
     cpu_has_vnni,
 )
-from retriever.search import Searcher
+from newsdesk.retriever.search import Searcher
 
 MODEL = "all-MiniLM-L6-v2"
 SEED_DOC = "world/ibtimes-russia-urges-kyiv-peace-talks.md"
@@ -59,7 +59,7 @@ def onnx_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     index, cache = root / "index", root / "models"
     code = (
         "import json, sys\nfrom pathlib import Path\n"
-        "from ingest.pipeline import ingest\nfrom newsdesk.config import Settings\n"
+        "from ingest.pipeline import ingest\nfrom newsdesk.core.config import Settings\n"
         f"s = Settings(index=Path({str(index)!r}), embedding_backend='onnx', "
         f"model_cache=Path({str(cache)!r}))\n"
         f"r = ingest(s, [{str(SAMPLE)!r}])\n"
@@ -133,7 +133,7 @@ def test_cached_model_runs_without_torch(fp32: OnnxEmbedder) -> None:
     """Once exported, the query path never imports torch (that is the start-up win)."""
     code = (
         "import sys\nfrom pathlib import Path\n"
-        "from newsdesk.onnx_backend import OnnxEmbedder\n"
+        "from newsdesk.embedding.onnx_backend import OnnxEmbedder\n"
         f"e = OnnxEmbedder({MODEL!r}, quantize=False, batch_size=4, "
         f"cache_dir=Path({str(fp32.folder.parent)!r}))\n"
         "v = e.embed_query('What did Russia demand of Ukraine?')\n"
@@ -192,7 +192,7 @@ def test_int8_embeds_documents_int8_and_questions_fp32(
 def test_default_int8_vectors_do_not_depend_on_batch_neighbours(model_cache: Path) -> None:
     """With the default batch size a text is embedded alone, so the same text gets the same
     vector whatever else is ingested with it (dynamic int8 scales a whole call together)."""
-    from newsdesk.config import Settings
+    from newsdesk.core.config import Settings
     from newsdesk.embedding import load_embedder
 
     embedder = load_embedder(Settings(model_cache=model_cache))

@@ -19,11 +19,11 @@ import pytest
 from conftest import SAMPLE, SEED_QUESTION, make_settings
 from test_ingest import assert_consistent, snapshot
 
-from ingest.pipeline import ingest
+from newsdesk.ingest.pipeline import ingest
 from newsdesk.assistant import Assistant, build_answerer
-from newsdesk.errors import IndexWriteError
-from newsdesk.ledger import Ledger
-from retriever.search import Searcher
+from newsdesk.core.errors import IndexWriteError
+from newsdesk.store.ledger import Ledger
+from newsdesk.retriever.search import Searcher
 
 SEED_DOC = "world/ibtimes-russia-urges-kyiv-peace-talks.md"
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE, SEED_QUESTION, make_settings
 
-from ingest.pipeline import ingest
+from newsdesk.ingest.pipeline import ingest
 from newsdesk.assistant import Assistant, build_answerer
-from newsdesk.errors import QuestionError
-from newsdesk.types import Answer, Filters
-from retriever.llama import NewsdeskRetriever
-from retriever.search import Searcher
+from newsdesk.core.errors import QuestionError
+from newsdesk.core.types import Answer, Filters
+from newsdesk.retriever.llama import NewsdeskRetriever
+from newsdesk.retriever.search import Searcher
 
 SEED = "world/ibtimes-russia-urges-kyiv-peace-talks.md"
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from conftest import SEED_QUESTION, free_port, make_settings
 
-from newsdesk.errors import ConfigError
-from ui.app import launch, parse_auth
+from newsdesk.core.errors import ConfigError
+from newsdesk.ui.app import launch, parse_auth
 
 SEED_TITLE = "Russia Now Urges Kyiv To Enter Peace Talks"
 
@@ -214,7 +214,7 @@ def test_no_endpoint_serves_files(app_url: str, sample_index: Path) -> None:
 
 
 def test_binds_loopback_by_default() -> None:
-    from newsdesk.config import Settings
+    from newsdesk.core.config import Settings
 
     assert Settings().host == "127.0.0.1"
 
@@ -252,8 +252,8 @@ def test_login_is_required_when_auth_is_set(sample_assistant: Any, sample_index:
 
 def test_llm_server_down_is_a_notice_under_the_answer(sample_assistant: Any) -> None:
     from newsdesk.assistant import Assistant, build_answerer
-    from ui.app import answer_turn
-    from ui.state import Session
+    from newsdesk.ui.app import answer_turn
+    from newsdesk.ui.state import Session
 
     settings = sample_assistant.settings.model_copy(
         update={
@@ -277,9 +277,9 @@ def test_index_unavailable_is_a_message_and_the_app_recovers(
 ) -> None:
     from conftest import SAMPLE
 
-    from ingest.pipeline import ingest
+    from newsdesk.ingest.pipeline import ingest
     from newsdesk.assistant import Assistant, build_answerer
-    from retriever.search import Searcher
+    from newsdesk.retriever.search import Searcher
 
     settings = make_settings(tmp_path / "index", chroma_url=chroma_server.url, port=free_port())
     assert not ingest(settings, [str(SAMPLE)], embedder=embedder).errors

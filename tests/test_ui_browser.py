@@ -58,7 +58,7 @@ def browser() -> Iterator[Any]:
 
 
 def serve(assistant: Any, index: Path) -> tuple[Any, str]:
-    from ui.app import launch
+    from newsdesk.ui.app import launch
 
     settings = make_settings(index, port=free_port())
     return launch(assistant, settings, block=False), f"http://127.0.0.1:{settings.port}/"
@@ -166,9 +166,9 @@ PAYLOAD_RECORDS = [
 
 @pytest.fixture(scope="module")
 def hostile_app(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[str]:
-    from ingest.pipeline import ingest
+    from newsdesk.ingest.pipeline import ingest
     from newsdesk.assistant import Assistant, build_answerer
-    from retriever.search import Searcher
+    from newsdesk.retriever.search import Searcher
 
     root = tmp_path_factory.mktemp("hostile")
     archive = root / "archive"

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdesk.errors import QuestionError
-from newsdesk.types import Answer, Article, ArticleHit, Citation, Filters, Passage
-from ui import render
-from ui.state import Session, Turn, parse_filters
+from newsdesk.core.errors import QuestionError
+from newsdesk.core.types import Answer, Article, ArticleHit, Citation, Filters, Passage
+from newsdesk.ui import render
+from newsdesk.ui.state import Session, Turn, parse_filters
 
 ALLOWED_TAGS = {
     "a",

@@ -16,12 +16,12 @@ from typing import Any
 import gradio as gr
 
 from newsdesk.assistant import Assistant
-from newsdesk.config import Settings
-from newsdesk.errors import ConfigError, NewsdeskError
-from newsdesk.types import Answer, Article
-from ui import render
-from ui.browser import CITATION_CLICKS_JS, CSS
-from ui.state import Session, Turn, parse_filters
+from newsdesk.core.config import Settings
+from newsdesk.core.errors import ConfigError, NewsdeskError
+from newsdesk.core.types import Answer, Article
+from newsdesk.ui import render
+from newsdesk.ui.browser import CITATION_CLICKS_JS, CSS
+from newsdesk.ui.state import Session, Turn, parse_filters
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from newsdesk.types import Answer, Article, Citation, Passage
+from newsdesk.core.types import Answer, Article, Citation, Passage
 
 CONTEXT_CHARS = 1200  # article text shown on each side of a cited passage
 MAX_QUESTION_SHOWN = 600

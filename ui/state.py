@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from newsdesk.errors import QuestionError
-from newsdesk.types import Filters
-from ui import render
+from newsdesk.core.errors import QuestionError
+from newsdesk.core.types import Filters
+from newsdesk.ui import render
 
 MAX_TURNS = 50  # turns kept per session; older ones drop out of the chat and the history
 

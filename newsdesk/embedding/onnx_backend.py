@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from newsdesk.embedding import model_identity, resolve_model_path
-from newsdesk.errors import ModelLoadError
+from newsdesk.core.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +261,7 @@ def export_in_subprocess(model_path: Path, folder: Path, *, identity: str, quant
     cmd = [
         sys.executable,
         "-m",
-        "newsdesk.onnx_backend",
+        "newsdesk.embedding.onnx_backend",
         "--model",
         str(model_path),
         "--out",
@@ -442,11 +442,11 @@ class OnnxEmbedder:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m newsdesk.onnx_backend --model DIR --out DIR --identity NAME [--int8]`: the
+    """`python -m newsdesk.embedding.onnx_backend --model DIR --out DIR --identity NAME [--int8]`: the
     child process of `export_in_subprocess`. Its last stderr line is the reason on failure."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m newsdesk.onnx_backend")
+    parser = argparse.ArgumentParser(prog="python -m newsdesk.embedding.onnx_backend")
     parser.add_argument("--model", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--identity", required=True)

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from newsdesk import schema
-from newsdesk.errors import IndexCorruptError, IndexWriteError
-from newsdesk.ledger import Ledger
+from newsdesk.store import schema
+from newsdesk.core.errors import IndexCorruptError, IndexWriteError
+from newsdesk.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from newsdesk import schema
-from newsdesk.errors import ConfigError, IndexUnavailableError, IndexWriteError, StoreError
-from newsdesk.ledger import read_only_filesystem
-from newsdesk.types import Filters
+from newsdesk.store import schema
+from newsdesk.core.errors import ConfigError, IndexUnavailableError, IndexWriteError, StoreError
+from newsdesk.store.ledger import read_only_filesystem
+from newsdesk.core.types import Filters
 
 log = logging.getLogger(__name__)
 

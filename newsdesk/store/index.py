@@ -10,10 +10,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsdesk.config import Settings
-from newsdesk.errors import ConfigError, EmbeddingModelMismatchError
-from newsdesk.ledger import Ledger
-from newsdesk.vectors import VectorStore
+from newsdesk.core.config import Settings
+from newsdesk.core.errors import ConfigError, EmbeddingModelMismatchError
+from newsdesk.store.ledger import Ledger
+from newsdesk.store.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Nothing is fetched from a hub: the model is a folder on disk (the bundled package's, or one the
 user names), loaded once and used in batches. Backends: `torch` (sentence-transformers) and
-`onnx` / `onnx-int8` (onnxruntime with the model's own tokenizer; see `newsdesk.onnx_backend`).
+`onnx` / `onnx-int8` (onnxruntime with the model's own tokenizer; see `newsdesk.embedding.onnx_backend`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from newsdesk.config import BUNDLED_MODEL, Settings, model_cache_dir
-from newsdesk.errors import ModelLoadError
+from newsdesk.core.config import BUNDLED_MODEL, Settings, model_cache_dir
+from newsdesk.core.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def load_embedder(settings: Settings) -> Embedder:
     batch_size = settings.embedding_batch_size or DEFAULT_BATCH[backend]
     if backend == "torch":
         return SentenceTransformerEmbedder(settings.embedding_model, batch_size=batch_size)
-    from newsdesk.onnx_backend import OnnxEmbedder
+    from newsdesk.embedding.onnx_backend import OnnxEmbedder
 
     return OnnxEmbedder(
         settings.embedding_model,

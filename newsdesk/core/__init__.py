@@ -1,0 +1,1 @@
+"""Core: the domain types, errors, settings and text analysis every other layer uses."""
