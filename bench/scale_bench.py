@@ -51,8 +51,8 @@ def build(index: Path, n_chunks: int, *, seed: int = 0, base: Path | None = None
     index `base` (so the dev questions still have their answers among the noise), topped up
     with synthetic chunks the way ingest leaves them (ledger rows, Chroma vectors with their
     metadata, the persisted BM25 index), without running the model."""
-    from newsdesk.store import lexical, schema
     from newsdesk.core.config import BUNDLED_MODEL, Settings
+    from newsdesk.store import lexical, schema
     from newsdesk.store.index import Index
 
     if base is not None:

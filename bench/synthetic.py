@@ -17,8 +17,8 @@ from datetime import date, timedelta
 import numpy as np
 
 from bench.measure import SHARED_DATA
-from newsdesk.store import schema
 from newsdesk.core.types import Article, Chunk
+from newsdesk.store import schema
 
 WORDS_PER_CHUNK = 110  # ~ a 200-token BBC chunk
 CHUNKS_PER_ARTICLE = 4

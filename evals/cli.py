@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import get_args
 
+from newsdesk.core.config import Settings
+from newsdesk.core.errors import EvalError
 from newsdesk.evals.gate import check_applicable, failures, parse_thresholds
 from newsdesk.evals.questions import load_questions
 from newsdesk.evals.report import build_report, format_markdown, format_table, write_json
 from newsdesk.evals.runner import EvalTarget, run_questions
-from newsdesk.core.config import Settings
-from newsdesk.core.errors import EvalError
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from newsdesk.core.errors import EvalError
 from newsdesk.evals.metrics import ANSWER_METRICS, LOWER_IS_BETTER, MULTI_ALL, RETRIEVAL_METRICS
 from newsdesk.evals.questions import QUESTION_TYPES
-from newsdesk.core.errors import EvalError
 
 MODE_METRICS = (*RETRIEVAL_METRICS, MULTI_ALL)
 GATED_ANSWER_METRICS = tuple(m for m in ANSWER_METRICS if m not in LOWER_IS_BETTER)

@@ -17,11 +17,11 @@ from typing import Protocol, TypeVar
 
 from tqdm import tqdm
 
-from newsdesk.evals.metrics import all_found, citation_precision, keyword_recall
-from newsdesk.evals.questions import EvalQuestion
-from newsdesk.assistant import Retrieval
 from newsdesk.core.errors import EvalError, QuestionError
 from newsdesk.core.types import Answer, Article, ArticleHit
+from newsdesk.evals.metrics import all_found, citation_precision, keyword_recall
+from newsdesk.evals.questions import EvalQuestion
+from newsdesk.retriever.answering import Retrieval
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ import os
 from functools import lru_cache
 from typing import Any
 
-from newsdesk.store import schema
 from newsdesk.core.errors import ConfigError
-from newsdesk.core.types import Chunk
 from newsdesk.core.sentences import split_sentences
+from newsdesk.core.types import Chunk
+from newsdesk.store import schema
 
 
 @lru_cache(maxsize=1)

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsdesk.core.errors import IngestError
+from newsdesk.core.types import Article
 from newsdesk.ingest.formats import Place, normalise_text, parse_html, parse_text
 from newsdesk.ingest.records import Parsed, parse_csv, parse_feed, parse_json, parse_jsonl
 from newsdesk.ingest.web import fetch, human_size
-from newsdesk.core.errors import IngestError
-from newsdesk.core.types import Article
 
 logger = logging.getLogger(__name__)
 

@@ -23,14 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from newsdesk.core.config import Settings
+from newsdesk.core.errors import IngestError, NewsdeskError
+from newsdesk.core.types import Article, Chunk
+from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_model_path
 from newsdesk.ingest.chunking import chunk_text
 from newsdesk.ingest.loaders import Source, discover, load
 from newsdesk.store import lexical, schema
-from newsdesk.core.config import Settings
-from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_model_path
-from newsdesk.core.errors import IngestError, NewsdeskError
 from newsdesk.store.index import OP_ADD, OP_DELETE, Index
-from newsdesk.core.types import Article, Chunk
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from newsdesk.core.errors import IngestError
+from newsdesk.core.types import Article
 from newsdesk.ingest.formats import (
     Place,
     clean_meta,
@@ -22,8 +24,6 @@ from newsdesk.ingest.formats import (
     normalise_text,
     strip_controls,
 )
-from newsdesk.core.errors import IngestError
-from newsdesk.core.types import Article
 
 # Field names recognised in records, first match wins (keys are compared lower-cased).
 FIELDS: dict[str, tuple[str, ...]] = {

@@ -7,34 +7,23 @@ the conversation history (earlier user questions) with each question.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
 
 from newsdesk.core.config import Settings
 from newsdesk.core.errors import QuestionError
-from newsdesk.core.types import Answer, Article, ArticleHit, Composed, Filters
+from newsdesk.core.types import Answer, Article, Composed, Filters
+from newsdesk.embedding import Embedder
+from newsdesk.retriever.answering import Answerer, Retrieval
+from newsdesk.retriever.dates import apply_date_words
+from newsdesk.retriever.examples import example_questions
+from newsdesk.retriever.extractive import ExtractiveAnswerer
+from newsdesk.retriever.followup import rewrite_followup
+from newsdesk.retriever.refusal import is_answerable, refusal_text
+from newsdesk.retriever.search import Searcher
 
 log = logging.getLogger(__name__)
-
-
-class Answerer(Protocol):
-    def compose(self, question: str, hits: Sequence[ArticleHit]) -> Composed: ...
-
-    def stream(self, question: str, hits: Sequence[ArticleHit]) -> Iterator[str | Composed]: ...
-
-
-@dataclass(frozen=True)
-class Retrieval:
-    question: str
-    standalone_question: str
-    filters: Filters  # what was applied: the caller's filters merged with date words
-    hits: tuple[ArticleHit, ...]
-    refused: bool
-    seconds: float
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -55,14 +44,10 @@ def clean_question(question: str, max_chars: int) -> str:
 class Assistant:
     """Answers questions over one index. Thread-safe for concurrent readers."""
 
-    def __init__(self, settings: Settings, searcher: object, answerer: Answerer) -> None:
-        from newsdesk.retriever.search import Searcher
-
-        assert isinstance(searcher, Searcher)
+    def __init__(self, settings: Settings, searcher: Searcher, answerer: Answerer) -> None:
         self.settings = settings
-        self.searcher: Searcher = searcher
+        self.searcher = searcher
         self.answerer = answerer
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------ retrieval
     def retrieve(
@@ -74,10 +59,6 @@ class Assistant:
         mode: str | None = None,
         k: int | None = None,
     ) -> Retrieval:
-        from newsdesk.retriever.dates import apply_date_words
-        from newsdesk.retriever.followup import rewrite_followup
-        from newsdesk.retriever.refusal import is_answerable
-
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         history = [clean_question(h, self.settings.max_question_chars) for h in history if h]
@@ -127,8 +108,6 @@ class Assistant:
         k: int | None = None,
     ) -> Iterator[str | Answer]:
         """Yield the answer text piece by piece, then the complete `Answer`."""
-        from newsdesk.retriever.refusal import refusal_text
-
         r = self.retrieve(question, history=history, filters=filters, mode=mode, k=k)
         timings = {"retrieve": r.seconds * 1000.0}
         started = time.perf_counter()
@@ -164,34 +143,26 @@ class Assistant:
         return self.searcher.article(doc_id)
 
     def example_questions(self, n: int = 4) -> list[str]:
-        from newsdesk.retriever.examples import example_questions
-
         curated = self.searcher.curated_questions()
         generated = example_questions(self.searcher.recent_titles(50), n)
         return list(dict.fromkeys(curated + generated))[:n]
 
-    def with_settings(self, **changes: object) -> Assistant:
-        return Assistant(self.settings.model_copy(update=changes), self.searcher, self.answerer)
-
 
 def build_answerer(settings: Settings) -> Answerer:
-    from newsdesk.retriever.extractive import ExtractiveAnswerer
-
     extractive = ExtractiveAnswerer()
     if settings.answerer == "extractive":
         return extractive
-    from newsdesk.retriever.generative import LLMAnswerer
+    from newsdesk.retriever.generative import LLMAnswerer  # imports llama-index: only when used
 
     return LLMAnswerer(settings, fallback=extractive)
 
 
-def build_assistant(settings: Settings) -> Assistant:
-    """Open the index named by `settings` and wire everything. Raises IndexNotFoundError,
+def build_assistant(settings: Settings, *, embedder: Embedder | None = None) -> Assistant:
+    """Open the index named by `settings` and wire everything; `embedder` replaces the one the
+    settings name (tests pass one loaded once per session). Raises IndexNotFoundError,
     EmbeddingModelMismatchError, IndexUnavailableError, ModelLoadError."""
-    from newsdesk.retriever.search import Searcher
-
-    searcher = Searcher.open(settings)
+    searcher = Searcher.open(settings, embedder)
     return Assistant(settings, searcher, build_answerer(settings))
 
 
-__all__ = ["Assistant", "Retrieval", "build_assistant", "clean_question"]
+__all__ = ["Assistant", "build_answerer", "build_assistant", "clean_question"]

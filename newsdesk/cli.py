@@ -339,8 +339,8 @@ def cmd_serve(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Any) -> int:
-    from newsdesk.evals.cli import run_eval
     from newsdesk.assistant import build_assistant
+    from newsdesk.evals.cli import run_eval
 
     assistant = build_assistant(settings)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]

@@ -20,10 +20,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from newsdesk.core.types import Citation, Composed, Passage
-from newsdesk.retriever.prompts import NO_ANSWER
 from newsdesk.core.sentences import split_sentences
+from newsdesk.core.types import Citation, Composed, Passage
 from newsdesk.core.words import content_terms
+from newsdesk.retriever.prompts import NO_ANSWER
 
 MARKER = re.compile(r"\[(\d{1,3}(?:[ \t]*,[ \t]*\d{1,3})*)\]")
 _ONLY_MARKER_CHARS = re.compile(r"[\s\[\]\d,]*")

@@ -37,8 +37,14 @@ import re
 from collections.abc import Iterator, Sequence
 
 from newsdesk.core.types import ArticleHit, Citation, Composed
-from newsdesk.retriever.candidates import Candidate, cited_quote, overlaps, passage_candidates, with_context
 from newsdesk.core.words import content_terms, terms_match, word_set, words
+from newsdesk.retriever.candidates import (
+    Candidate,
+    cited_quote,
+    overlaps,
+    passage_candidates,
+    with_context,
+)
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ import logging
 import re
 from collections.abc import Sequence
 
-from newsdesk.retriever.dates import date_phrases
 from newsdesk.core.words import STOPWORDS, content_words, stems, word_set, word_spans, words
+from newsdesk.retriever.dates import date_phrases
 
 log = logging.getLogger(__name__)
 

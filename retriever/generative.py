@@ -16,16 +16,14 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from newsdesk.core.config import Settings
 from newsdesk.core.errors import ConfigError, LLMError
 from newsdesk.core.types import ArticleHit, Composed, Passage
+from newsdesk.retriever.answering import Answerer
 from newsdesk.retriever.citations import CitationChecker
 from newsdesk.retriever.prompts import build_prompt, passage_budget, select_passages
-
-if TYPE_CHECKING:
-    from newsdesk.assistant import Answerer
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import html
 from collections.abc import Sequence
 from dataclasses import replace
 
-from newsdesk.core.types import ArticleHit, Passage
 from newsdesk.core.sentences import split_sentences
+from newsdesk.core.types import ArticleHit, Passage
 
 NO_ANSWER = "The archive does not say."
 

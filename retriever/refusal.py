@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from newsdesk.store import lexical
 from newsdesk.core.types import ArticleHit
+from newsdesk.store import lexical
 
 MIN_SIMILARITY = 0.30
 WEAK_SIMILARITY = 0.42

@@ -17,12 +17,12 @@ from datetime import date
 
 import numpy as np
 
-from newsdesk.store import lexical, schema
 from newsdesk.core.config import Settings
+from newsdesk.core.types import Article, ArticleHit, Filters, Passage
 from newsdesk.embedding import Embedder, load_embedder
+from newsdesk.store import lexical, schema
 from newsdesk.store.index import Index
 from newsdesk.store.ledger import StoredChunk
-from newsdesk.core.types import Article, ArticleHit, Filters, Passage
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from conftest import SAMPLE, SHARED_DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdesk.ingest.chunking import chunk_text, count_tokens
 from newsdesk.core.sentences import split_sentences
+from newsdesk.ingest.chunking import chunk_text, count_tokens
 
 H = "f" * 64
 

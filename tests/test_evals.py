@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from newsdesk.assistant import Retrieval
+from newsdesk.core.errors import EvalError, NewsdeskError
+from newsdesk.core.types import Answer, Article, ArticleHit, Citation, Filters, Passage
 from newsdesk.evals.cli import EXIT_GATE, EXIT_OK, run_eval
 from newsdesk.evals.gate import failures, parse_threshold, parse_thresholds
 from newsdesk.evals.metrics import citation_precision, keyword_recall, percentiles
@@ -21,9 +24,6 @@ from newsdesk.evals.plot import plot_report
 from newsdesk.evals.questions import EvalFileError, EvalQuestion, load_questions
 from newsdesk.evals.report import build_report, format_markdown, format_table
 from newsdesk.evals.runner import run_questions
-from newsdesk.assistant import Retrieval
-from newsdesk.core.errors import EvalError, NewsdeskError
-from newsdesk.core.types import Answer, Article, ArticleHit, Citation, Filters, Passage
 
 SHARED_EVALS = Path("/work/shared/evals")
 LOG2_3 = math.log2(3)

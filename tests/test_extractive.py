@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsdesk.core.types import ArticleHit, Citation, Composed, Passage
-from newsdesk.retriever.extractive import ExtractiveAnswerer, answer_type
 from newsdesk.core.words import content_terms
+from newsdesk.retriever.extractive import ExtractiveAnswerer, answer_type
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 SEED = DATA / "seed" / "ibtimes-russia-urges-kyiv-peace-talks.txt"

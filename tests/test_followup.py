@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdesk.retriever.followup import is_followup, rewrite_followup
 from newsdesk.core.words import content_words
+from newsdesk.retriever.followup import is_followup, rewrite_followup
 
 SEED_Q = "What did Russia demand of Ukraine?"
 

@@ -26,11 +26,11 @@ from test_ingest import assert_consistent, snapshot
 from test_load import long_selected
 from test_ui_render import assert_inert
 
+from newsdesk.assistant import Assistant, build_answerer
 from newsdesk.ingest.chunking import chunk_text
 from newsdesk.ingest.pipeline import ingest
-from newsdesk.assistant import Assistant, build_answerer
-from newsdesk.store.ledger import Ledger
 from newsdesk.retriever.search import Searcher
+from newsdesk.store.ledger import Ledger
 from newsdesk.ui.app import answer_turn
 from newsdesk.ui.state import Session
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE, SHARED_DATA, make_settings
 
+from newsdesk.core.errors import ConfigError, EmbeddingModelMismatchError, IndexCorruptError
 from newsdesk.ingest.pipeline import ingest
 from newsdesk.store import lexical
-from newsdesk.core.errors import ConfigError, EmbeddingModelMismatchError, IndexCorruptError
 from newsdesk.store.index import Index
 from newsdesk.store.ledger import Ledger
 

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsdesk.ingest.loaders import SUPPORTED_SUFFIXES, Source, discover, load
 from newsdesk.core.errors import IngestError
 from newsdesk.core.types import Article
+from newsdesk.ingest.loaders import SUPPORTED_SUFFIXES, Source, discover, load
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

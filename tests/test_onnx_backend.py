@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 from conftest import REPO, SAMPLE, SEED_QUESTION, SHARED_DATA, make_settings
 
-from newsdesk.ingest.pipeline import ingest
-from newsdesk.embedding import resolve_model_path
 from newsdesk.core.errors import ModelLoadError
+from newsdesk.embedding import resolve_model_path
 from newsdesk.embedding.onnx_backend import (
     MANIFEST_FILE,
     MODEL_FILE,
@@ -24,6 +23,7 @@ from newsdesk.embedding.onnx_backend import (
     cache_folder,
     cpu_has_vnni,
 )
+from newsdesk.ingest.pipeline import ingest
 from newsdesk.retriever.search import Searcher
 
 MODEL = "all-MiniLM-L6-v2"

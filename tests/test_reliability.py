@@ -19,11 +19,11 @@ import pytest
 from conftest import SAMPLE, SEED_QUESTION, make_settings
 from test_ingest import assert_consistent, snapshot
 
-from newsdesk.ingest.pipeline import ingest
 from newsdesk.assistant import Assistant, build_answerer
 from newsdesk.core.errors import IndexWriteError
-from newsdesk.store.ledger import Ledger
+from newsdesk.ingest.pipeline import ingest
 from newsdesk.retriever.search import Searcher
+from newsdesk.store.ledger import Ledger
 
 SEED_DOC = "world/ibtimes-russia-urges-kyiv-peace-talks.md"
 

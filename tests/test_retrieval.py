@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE, SEED_QUESTION, make_settings
 
-from newsdesk.ingest.pipeline import ingest
 from newsdesk.assistant import Assistant, build_answerer
 from newsdesk.core.errors import QuestionError
 from newsdesk.core.types import Answer, Filters
+from newsdesk.ingest.pipeline import ingest
 from newsdesk.retriever.llama import NewsdeskRetriever
 from newsdesk.retriever.search import Searcher
 

@@ -277,8 +277,8 @@ def test_index_unavailable_is_a_message_and_the_app_recovers(
 ) -> None:
     from conftest import SAMPLE
 
-    from newsdesk.ingest.pipeline import ingest
     from newsdesk.assistant import Assistant, build_answerer
+    from newsdesk.ingest.pipeline import ingest
     from newsdesk.retriever.search import Searcher
 
     settings = make_settings(tmp_path / "index", chroma_url=chroma_server.url, port=free_port())

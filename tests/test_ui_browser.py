@@ -166,8 +166,8 @@ PAYLOAD_RECORDS = [
 
 @pytest.fixture(scope="module")
 def hostile_app(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[str]:
-    from newsdesk.ingest.pipeline import ingest
     from newsdesk.assistant import Assistant, build_answerer
+    from newsdesk.ingest.pipeline import ingest
     from newsdesk.retriever.search import Searcher
 
     root = tmp_path_factory.mktemp("hostile")

@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from newsdesk.embedding import model_identity, resolve_model_path
 from newsdesk.core.errors import ModelLoadError
+from newsdesk.embedding import model_identity, resolve_model_path
 
 log = logging.getLogger(__name__)
 

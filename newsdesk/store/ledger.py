@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsdesk.store import schema
 from newsdesk.core.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
 from newsdesk.core.types import Article, Chunk
+from newsdesk.store import schema
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

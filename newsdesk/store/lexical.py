@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from newsdesk.store import schema
 from newsdesk.core.errors import IndexCorruptError, IndexWriteError
+from newsdesk.store import schema
 from newsdesk.store.ledger import Ledger
 
 log = logging.getLogger(__name__)

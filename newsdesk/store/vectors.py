@@ -17,10 +17,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from newsdesk.store import schema
 from newsdesk.core.errors import ConfigError, IndexUnavailableError, IndexWriteError, StoreError
-from newsdesk.store.ledger import read_only_filesystem
 from newsdesk.core.types import Filters
+from newsdesk.store import schema
+from newsdesk.store.ledger import read_only_filesystem
 
 log = logging.getLogger(__name__)
 
