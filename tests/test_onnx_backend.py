@@ -12,17 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, SAMPLE, SEED_QUESTION, SHARED_DATA, make_settings
+from helpers import REPO, SAMPLE, SEED_QUESTION, SHARED_DATA, make_settings
 
 from newsdesk.core.errors import ModelLoadError
 from newsdesk.embedding import resolve_model_path
-from newsdesk.embedding.onnx_backend import (
-    MANIFEST_FILE,
-    MODEL_FILE,
-    OnnxEmbedder,
-    cache_folder,
-    cpu_has_vnni,
-)
+from newsdesk.embedding.export import cpu_has_vnni
+from newsdesk.embedding.models import MANIFEST_FILE, MODEL_FILE, cache_folder
+from newsdesk.embedding.onnx_runtime import OnnxEmbedder
 from newsdesk.ingest.pipeline import ingest
 from newsdesk.retriever.search import Searcher
 
@@ -59,7 +55,7 @@ def onnx_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     index, cache = root / "index", root / "models"
     code = (
         "import json, sys\nfrom pathlib import Path\n"
-        "from ingest.pipeline import ingest\nfrom newsdesk.core.config import Settings\n"
+        "from newsdesk.ingest.pipeline import ingest\nfrom newsdesk.core.config import Settings\n"
         f"s = Settings(index=Path({str(index)!r}), embedding_backend='onnx', "
         f"model_cache=Path({str(cache)!r}))\n"
         f"r = ingest(s, [{str(SAMPLE)!r}])\n"
@@ -133,7 +129,7 @@ def test_cached_model_runs_without_torch(fp32: OnnxEmbedder) -> None:
     """Once exported, the query path never imports torch (that is the start-up win)."""
     code = (
         "import sys\nfrom pathlib import Path\n"
-        "from newsdesk.embedding.onnx_backend import OnnxEmbedder\n"
+        "from newsdesk.embedding.onnx_runtime import OnnxEmbedder\n"
         f"e = OnnxEmbedder({MODEL!r}, quantize=False, batch_size=4, "
         f"cache_dir=Path({str(fp32.folder.parent)!r}))\n"
         "v = e.embed_query('What did Russia demand of Ukraine?')\n"
@@ -210,6 +206,36 @@ def test_token_counts_match_torch(fp32: OnnxEmbedder, torch_embedder) -> None:  
     assert fp32.identity == torch_embedder.identity
     assert fp32.max_tokens == torch_embedder.max_tokens
     assert fp32.dimension == torch_embedder.dimension
+
+
+def test_count_tokens_is_the_same_in_every_backend(  # type: ignore[no-untyped-def]
+    fp32: OnnxEmbedder, int8: OnnxEmbedder, torch_embedder
+) -> None:
+    """Ingest checks each chunk against `max_tokens` with `count_tokens`, whichever backend
+    embeds: special tokens count, and nothing is truncated."""
+    long_text = "The committee met again on Tuesday to discuss the budget. " * 60
+    texts = ["", "Who won?", "Ünïcödé naïve café résumé", "MIXED Case Words", long_text]
+    counts = torch_embedder.count_tokens(texts)
+    assert fp32.count_tokens(texts) == counts
+    assert int8.count_tokens(texts) == counts
+    assert counts[0] == 2  # [CLS] and [SEP] alone
+    assert counts[-1] > torch_embedder.max_tokens == fp32.max_tokens == int8.max_tokens
+    assert fp32.count_tokens([]) == torch_embedder.count_tokens([]) == []
+
+
+def test_importing_the_package_loads_no_backend() -> None:
+    """`import newsdesk.embedding` stays cheap (the CLI imports it for `--help`): torch,
+    sentence-transformers and onnxruntime load only when an embedder is built."""
+    heavy = ("torch", "sentence_transformers", "onnxruntime", "transformers")
+    code = (
+        "import json, sys\nimport newsdesk.embedding\n"
+        f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == []
 
 
 def test_retrieval_through_an_onnx_index(onnx_index: Path, onnx_cache: Path) -> None:
