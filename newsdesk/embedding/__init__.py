@@ -41,7 +41,8 @@ class Embedder(Protocol):
 # Texts per model call when the settings leave it open. ONNX: one text per call, as fast as
 # small batches here and with no padding; and since dynamic int8 quantization scales a call's
 # activations together, only a text embedded alone gets a vector that does not depend on its
-# batch neighbours. torch: small batches beat large ones. Measured: see bench/results.
+# batch neighbours. torch: small batches beat large ones.
+# Measured: see bench/results/reference.json.
 DEFAULT_BATCH = {"torch": 4, "onnx": 1, "onnx-int8": 1}
 
 

@@ -118,7 +118,7 @@ def int8_weight_type() -> str:
     """Signed int8 weights where the CPU has VNNI, unsigned elsewhere. With VNNI, signed
     weights are faster at the same accuracy as unsigned; without it (AVX2 only) signed
     weights lose accuracy. Weights are per-channel: per-tensor was faster but clearly less
-    accurate. Measured: see bench/results."""
+    accurate. Measured: see bench/results/reference.json."""
     return "int8" if cpu_has_vnni() else "uint8"
 
 

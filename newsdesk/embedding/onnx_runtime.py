@@ -49,7 +49,7 @@ class OnnxEmbedder:
     With `quantize`, documents go through the int8 model and questions through the fp32 one.
     Ingest is where the time goes (thousands of chunks), and int8 documents cost nothing in
     retrieval; a question is one short text, where int8 error does show in retrieval quality
-    and the fp32 model costs little time. Measured: see bench/results.
+    and the fp32 model costs little time. Measured: see bench/results/reference.json.
     """
 
     def __init__(self, name: str, *, quantize: bool, batch_size: int, cache_dir: Path) -> None:
@@ -93,7 +93,8 @@ class OnnxEmbedder:
     def _open_session(self, folder: Path, *, threads: int) -> _Session:
         """An onnxruntime session using `threads` cores. Idle threads sleep rather than spin:
         on a small machine shared with the UI, Chroma and an ingest, spinning threads took
-        the cores others needed and slowed questions down (measured: see bench/results)."""
+        the cores others needed and slowed questions down
+        (measured: see bench/results/reference.json)."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -143,7 +144,7 @@ class OnnxEmbedder:
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Documents (ingest): one single-threaded session per core, each taking every n-th
         batch: faster than one session running each batch on all cores, which spends its
-        time synchronising its threads (measured: see bench/results)."""
+        time synchronising its threads (measured: see bench/results/reference.json)."""
         if self._doc_sessions is None:
             cores = max(1, min(os.cpu_count() or 1, MAX_DOC_SESSIONS))
             self._doc_sessions = [self._open_session(self.folder, threads=1) for _ in range(cores)]
