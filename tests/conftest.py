@@ -1,24 +1,21 @@
 """Shared fixtures: the real bundled model (loaded once), real indexes in temp dirs,
-a real `chroma run` server, and isolation from the user's NEWSDESK_* environment."""
+a real `chroma run` server, and isolation from the user's NEWSDESK_* environment.
+
+Plain helpers and constants that test modules import live in helpers.py."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from helpers import SAMPLE, SHARED_DATA, ChromaServer, make_settings
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "sample" / "archive"
-SHARED = REPO.parent / "shared"
-SHARED_DATA = SHARED / "data"
-SEED_QUESTION = "What did Russia demand of Ukraine?"
+if TYPE_CHECKING:
+    from newsdesk.assistant import Assistant
+    from newsdesk.embedding import Embedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -42,7 +39,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def embedder(model_cache: Path):  # type: ignore[no-untyped-def]
+def embedder(model_cache: Path) -> Embedder:
     """The default backend's embedder (what users get), loaded once."""
     from newsdesk.core.config import Settings
     from newsdesk.embedding import load_embedder
@@ -51,21 +48,15 @@ def embedder(model_cache: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def torch_embedder():  # type: ignore[no-untyped-def]
+def torch_embedder() -> Embedder:
     """The sentence-transformers pipeline itself: the reference the ONNX backends match."""
     from newsdesk.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder("all-MiniLM-L6-v2")
 
 
-def make_settings(index: Path, **kw: object):  # type: ignore[no-untyped-def]
-    from newsdesk.core.config import Settings
-
-    return Settings(index=index, **kw)  # type: ignore[arg-type]
-
-
 @pytest.fixture(scope="session")
-def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
+def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
     """The bundled sample archive, ingested once per test session (treat as read-only)."""
     from newsdesk.ingest.pipeline import ingest
 
@@ -76,16 +67,14 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  #
 
 
 @pytest.fixture(scope="session")
-def sample_assistant(sample_index: Path, embedder):  # type: ignore[no-untyped-def]
-    from newsdesk.assistant import Assistant, build_answerer
-    from newsdesk.retriever.search import Searcher
+def sample_assistant(sample_index: Path, embedder: Embedder) -> Assistant:
+    from newsdesk.assistant import build_assistant
 
-    settings = make_settings(sample_index)
-    return Assistant(settings, Searcher.open(settings, embedder=embedder), build_answerer(settings))
+    return build_assistant(make_settings(sample_index), embedder=embedder)
 
 
 @pytest.fixture(scope="session")
-def shared_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
+def shared_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
     """../shared/data (BBC + seed) ingested once per session: the eval archive. Slow."""
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not available")
@@ -100,74 +89,10 @@ def shared_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  #
 
 
 @pytest.fixture(scope="session")
-def shared_assistant(shared_index: Path, embedder):  # type: ignore[no-untyped-def]
-    from newsdesk.assistant import Assistant, build_answerer
-    from newsdesk.retriever.search import Searcher
+def shared_assistant(shared_index: Path, embedder: Embedder) -> Assistant:
+    from newsdesk.assistant import build_assistant
 
-    settings = make_settings(shared_index)
-    return Assistant(settings, Searcher.open(settings, embedder=embedder), build_answerer(settings))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """Ask a server process to stop; kill it if it has not within `timeout`."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def wait_for_port(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
-
-
-class ChromaServer:
-    """A real `chroma run` server on a free loopback port; can be stopped and restarted."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
-        self.proc = subprocess.Popen(
-            [
-                chroma,
-                "run",
-                "--path",
-                str(self.path),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
-            self.proc = None
+    return build_assistant(make_settings(shared_index), embedder=embedder)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import REPO, SHARED_DATA
+from helpers import REPO, SHARED_DATA
 
 pytestmark = pytest.mark.slow
 

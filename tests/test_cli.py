@@ -1,39 +1,97 @@
-"""The `newsdesk` command end to end, in subprocesses, as a user runs it."""
+"""The `newsdesk` command as a user runs it: `main(argv)` in process (its exit codes, stdout
+and stderr), plus one run of the installed console script."""
 
 from __future__ import annotations
 
 import json
-import os
+import logging
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import SEED_QUESTION
+import pytest
+from helpers import SEED_QUESTION
+
+from newsdesk import __version__
+from newsdesk.cli import main
+
+SUBCOMMANDS = ("ingest", "stats", "ask", "serve", "eval")
 
 
-def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "newsdesk.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **env},
-    )
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
 
 
-def test_help_lists_every_subcommand() -> None:
-    out = run("--help")
-    assert out.returncode == 0
-    for name in ("ingest", "stats", "ask", "serve", "eval"):
-        assert name in out.stdout
+Runner = Callable[..., Run]
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Runner:
+    """`run(*argv)`: call `main` and return its exit code and output. argparse exits with
+    SystemExit (--help, --version, usage errors); that is an exit code too."""
+
+    def call(*argv: str) -> Run:
+        capsys.readouterr()  # drop anything printed before
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out = capsys.readouterr()
+        return Run(code, out.out, out.err)
+
+    return call
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`main` configures logging (`basicConfig`, quieter library loggers). Undo it after each
+    test, so that no handler bound to a test's captured stderr outlives the test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    loggers = logging.Logger.manager.loggerDict
+    levels = {n: lg.level for n, lg in loggers.items() if isinstance(lg, logging.Logger)}
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    for name, saved in levels.items():
+        logging.getLogger(name).setLevel(saved)
+
+
+def test_help_lists_every_subcommand(run: Runner) -> None:
+    top = run("--help")
+    assert top.code == 0
+    for name in SUBCOMMANDS:
+        assert name in top.out
         sub = run(name, "--help")
-        assert sub.returncode == 0 and "usage: newsdesk " + name in sub.stdout
+        assert sub.code == 0 and "usage: newsdesk " + name in sub.out
+    version = run("--version")
+    assert version.code == 0 and version.out.strip() == f"newsdesk {__version__}"
 
 
-def test_ask_json_contract(sample_index: Path) -> None:
-    out = run("ask", SEED_QUESTION, "--index", str(sample_index), "--json")
+def test_the_installed_command_runs() -> None:
+    """One real process: the console script pip installed, not `main` imported here."""
+    script = Path(sys.executable).with_name("newsdesk")
+    assert script.is_file(), f"no console script at {script}: pip install -e . first"
+    out = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, timeout=120, check=False
+    )
     assert out.returncode == 0, out.stderr
-    got = json.loads(out.stdout)
+    assert out.stdout.startswith("usage: newsdesk")
+    assert all(name in out.stdout for name in SUBCOMMANDS)
+
+
+def test_ask_json_contract(run: Runner, sample_index: Path) -> None:
+    out = run("ask", SEED_QUESTION, "--index", str(sample_index), "--json")
+    assert out.code == 0, out.err
+    got = json.loads(out.out)
     assert {
         "question",
         "standalone_question",
@@ -64,26 +122,30 @@ def test_ask_json_contract(sample_index: Path) -> None:
     assert {"retrieve", "answer"} <= set(got["timings_ms"])
 
 
-def test_ask_plain_output_follow_up_and_filters(sample_index: Path) -> None:
+def test_ask_plain_output_follow_up_and_filters(run: Runner, sample_index: Path) -> None:
     out = run(
         "ask", "What did Lukashenko warn?", "--history", SEED_QUESTION, "--index", str(sample_index)
     )
-    assert out.returncode == 0, out.stderr
-    assert "destruction" in out.stdout and "Sources:" in out.stdout and "IBTimes" in out.stdout
+    assert out.code == 0, out.err
+    assert "destruction" in out.out and "Sources:" in out.out and "IBTimes" in out.out
     filtered = run(
         "ask", SEED_QUESTION, "--index", str(sample_index), "--category", "local", "--json"
     )
-    got = json.loads(filtered.stdout)
+    assert filtered.code == 0, filtered.err
+    got = json.loads(filtered.out)
     assert all(not c["doc_id"].startswith("world/") for c in got["citations"])
 
 
-def test_errors_are_one_line(tmp_path: Path, sample_index: Path) -> None:
+def test_errors_are_one_line(
+    run: Runner, tmp_path: Path, sample_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     missing = run("ask", "anything", "--index", str(tmp_path / "none"))
-    assert missing.returncode == 1
-    assert missing.stderr.strip().count("\n") == 0 and "Traceback" not in missing.stderr
+    assert missing.code == 1
+    assert missing.err.strip().count("\n") == 0 and "Traceback" not in missing.err
     empty = run("ask", "  ", "--index", str(sample_index))
-    assert empty.returncode == 1 and "empty" in empty.stderr
+    assert empty.code == 1 and "empty" in empty.err
     bad_date = run("ask", "x", "--since", "last tuesday", "--index", str(sample_index))
-    assert bad_date.returncode == 2 and "2005-03-01" in bad_date.stderr
-    bad_setting = run("stats", "--index", str(sample_index), NEWSDESK_K="lots")
-    assert bad_setting.returncode == 2 and "k" in bad_setting.stderr
+    assert bad_date.code == 2 and "2005-03-01" in bad_date.err
+    monkeypatch.setenv("NEWSDESK_K", "lots")
+    bad_setting = run("stats", "--index", str(sample_index))
+    assert bad_setting.code == 2 and "k" in bad_setting.err

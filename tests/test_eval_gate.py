@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SHARED
+from helpers import SHARED
 
 GATES = {
     "dev": [

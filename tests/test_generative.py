@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import free_port
+from helpers import free_port
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai_server import FakeLLMServer, Reply

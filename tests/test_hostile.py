@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_settings
+from helpers import make_settings
 from test_ingest import assert_consistent, snapshot
 from test_load import long_selected
 from test_ui_render import assert_inert

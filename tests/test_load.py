@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, SEED_QUESTION, SHARED, free_port, stop_process, wait_for_port
+from helpers import REPO, SEED_QUESTION, SHARED, free_port, stop_process, wait_for_port
 from test_ui_app import ask, client, content, plain, questions, reply
 
 from newsdesk.assistant import clean_question

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE, SEED_QUESTION, make_settings
+from helpers import SAMPLE, SEED_QUESTION, make_settings
 
 from newsdesk.assistant import Assistant, build_answerer
 from newsdesk.core.errors import QuestionError

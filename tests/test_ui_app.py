@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SEED_QUESTION, free_port, make_settings
+from helpers import SEED_QUESTION, free_port, make_settings
 
 from newsdesk.core.errors import ConfigError
 from newsdesk.ui.app import launch, parse_auth
@@ -275,7 +275,7 @@ def test_llm_server_down_is_a_notice_under_the_answer(sample_assistant: Any) -> 
 def test_index_unavailable_is_a_message_and_the_app_recovers(
     tmp_path: Path, embedder: Any, chroma_server: Any
 ) -> None:
-    from conftest import SAMPLE
+    from helpers import SAMPLE
 
     from newsdesk.assistant import Assistant, build_answerer
     from newsdesk.ingest.pipeline import ingest

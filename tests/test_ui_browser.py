@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, SEED_QUESTION, free_port, make_settings
+from helpers import REPO, SEED_QUESTION, free_port, make_settings
 
 pytestmark = pytest.mark.browser
 

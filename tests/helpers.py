@@ -1,0 +1,93 @@
+"""What test modules share besides fixtures: paths, the seed question, settings, and the
+processes some tests start (free ports, stopping servers, a real `chroma run`).
+
+Fixtures live in conftest.py; modules import these names with `from helpers import ...`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from newsdesk.core.config import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "sample" / "archive"
+SHARED = REPO.parent / "shared"
+SHARED_DATA = SHARED / "data"
+SEED_QUESTION = "What did Russia demand of Ukraine?"
+
+
+def make_settings(index: Path, **kw: Any) -> Settings:
+    """Settings for an index in a temp dir; `kw` overrides any other field."""
+    from newsdesk.core.config import Settings
+
+    return Settings(index=index, **kw)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Ask a server process to stop; kill it if it has not within `timeout`."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def wait_for_port(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+class ChromaServer:
+    """A real `chroma run` server on a free loopback port; can be stopped and restarted."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
+        self.proc = subprocess.Popen(
+            [
+                chroma,
+                "run",
+                "--path",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
