@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from newsdesk.core.errors import ConfigError
-from newsdesk.core.sentences import split_sentences
+from newsdesk.core.text import split_sentences
 from newsdesk.core.types import Chunk
 from newsdesk.store import schema
 

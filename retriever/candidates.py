@@ -14,9 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from newsdesk.core.sentences import split_sentences
+from newsdesk.core.text import split_sentences, words
 from newsdesk.core.types import Passage
-from newsdesk.core.words import words
 
 _BULLET = re.compile(r"[-*\u2022\u2013\u2014]\s+")
 _JUNK = re.compile(

@@ -20,9 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from newsdesk.core.sentences import split_sentences
+from newsdesk.core.text import content_terms, split_sentences
 from newsdesk.core.types import Citation, Composed, Passage
-from newsdesk.core.words import content_terms
 from newsdesk.retriever.prompts import NO_ANSWER
 
 MARKER = re.compile(r"\[(\d{1,3}(?:[ \t]*,[ \t]*\d{1,3})*)\]")
@@ -34,14 +33,6 @@ _GLUED = re.compile(r"(?<=\w)\[(?=\d)")
 def parse_markers(text: str) -> list[list[int]]:
     """The numbers of each citation marker, in order: "a [1, 2] b [3]" -> [[1, 2], [3]]."""
     return [[int(x) for x in m.group(1).split(",")] for m in MARKER.finditer(text)]
-
-
-def cited_numbers(text: str) -> list[int]:
-    """Every number cited in `text`, once each, in order of first appearance."""
-    seen: dict[int, None] = {}
-    for group in parse_markers(text):
-        seen.update(dict.fromkeys(group))
-    return list(seen)
 
 
 def strip_markers(text: str) -> str:

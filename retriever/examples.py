@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from newsdesk.core.words import STOPWORDS, word_set, words
+from newsdesk.core.text import STOPWORDS, word_set, words
 
 _OBJECT_TO = word_set("urge ask tell call press push force order invite allow encourage")
 _SAYING = word_set(

@@ -36,8 +36,8 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 
+from newsdesk.core.text import content_terms, terms_match, word_set, words
 from newsdesk.core.types import ArticleHit, Citation, Composed
-from newsdesk.core.words import content_terms, terms_match, word_set, words
 from newsdesk.retriever.candidates import (
     Candidate,
     cited_quote,

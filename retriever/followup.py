@@ -30,7 +30,7 @@ import logging
 import re
 from collections.abc import Sequence
 
-from newsdesk.core.words import STOPWORDS, content_words, stems, word_set, word_spans, words
+from newsdesk.core.text import STOPWORDS, content_words, stems, word_set, word_spans, words
 from newsdesk.retriever.dates import date_phrases
 
 log = logging.getLogger(__name__)

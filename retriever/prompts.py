@@ -11,7 +11,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import replace
 
-from newsdesk.core.sentences import split_sentences
+from newsdesk.core.text import split_sentences
 from newsdesk.core.types import ArticleHit, Passage
 
 NO_ANSWER = "The archive does not say."

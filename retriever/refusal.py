@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from newsdesk.core.text import content_terms
 from newsdesk.core.types import ArticleHit
-from newsdesk.store import lexical
 
 MIN_SIMILARITY = 0.30
 WEAK_SIMILARITY = 0.42
@@ -37,7 +37,7 @@ def _length_idf(term: str) -> float:
 def coverage(question: str, hits: Sequence[ArticleHit], idf: Idf | None = None) -> float:
     """Best share, over the top passages, of the question's IDF-weighted terms they contain."""
     weigh = idf or _length_idf
-    q_terms = list(dict.fromkeys(lexical.terms(question)))
+    q_terms = list(dict.fromkeys(content_terms(question)))
     if not q_terms:
         return 0.0
     weights = {t: weigh(t) for t in q_terms}
@@ -45,7 +45,7 @@ def coverage(question: str, hits: Sequence[ArticleHit], idf: Idf | None = None) 
     best = 0.0
     for hit in hits[:TOP_ARTICLES]:
         for p in hit.passages:
-            present = set(lexical.terms(f"{p.title} {p.text}"))
+            present = set(content_terms(f"{p.title} {p.text}"))
             best = max(best, sum(w for t, w in weights.items() if t in present) / total)
     return best
 

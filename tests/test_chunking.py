@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import SAMPLE, SHARED_DATA
+from helpers import SAMPLE, SHARED_DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdesk.core.sentences import split_sentences
+from newsdesk.core.text import split_sentences
 from newsdesk.ingest.chunking import chunk_text, count_tokens
 
 H = "f" * 64

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsdesk.core.text import content_terms
 from newsdesk.core.types import ArticleHit, Citation, Composed, Passage
-from newsdesk.core.words import content_terms
 from newsdesk.retriever.extractive import ExtractiveAnswerer, answer_type
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"

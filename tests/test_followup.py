@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdesk.core.words import content_words
+from newsdesk.core.text import content_words
 from newsdesk.retriever.followup import is_followup, rewrite_followup
 
 SEED_Q = "What did Russia demand of Ukraine?"

@@ -11,174 +11,24 @@ import contextlib
 import json
 import logging
 import os
-import re
 import shutil
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from newsdesk.core import text
 from newsdesk.core.errors import IndexCorruptError, IndexWriteError
 from newsdesk.store import schema
 from newsdesk.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
-_WORD = re.compile(r"[^\W_]+(?:['\u2019.][^\W_]+)*", re.UNICODE)
 STAMP_FILE = "stamp.json"
 
-STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-        "said",
-        "says",
-        "say",
-        "according",
-    ]
-)
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def terms(text: str) -> list[str]:
-    """Lower-cased, stemmed content words: the unit of BM25 matching."""
-    words = [w.replace("\u2019", "'").replace(".", "") for w in _WORD.findall(text.lower())]
-    words = [w[:-2] if w.endswith("'s") else w for w in words]
-    kept = [w for w in words if w and w not in STOPWORDS]
-    return list(_stemmer().stemWords(kept))
+# Query terms come from the same analysis as the indexed terms.
+terms = text.content_terms
 
 
 @dataclass
@@ -212,7 +62,7 @@ def build(ledger: Ledger) -> Bm25:
     corpus: list[list[str]] = []
     for c in ledger.iter_chunks():
         chunk_ids.append(c.chunk_id)
-        corpus.append(terms(schema.embedding_text(c.title, c.text)) or ["\u2205"])
+        corpus.append(text.content_terms(schema.embedding_text(c.title, c.text)) or ["\u2205"])
     model = bm25s.BM25()
     if corpus:
         model.index(corpus, show_progress=False)
@@ -232,7 +82,8 @@ def save(index: Bm25, index_dir: Path) -> None:
             index.model.save(str(tmp), show_progress=False)
         (tmp / "chunk_ids.json").write_text(json.dumps(index.chunk_ids), encoding="utf-8")
         (tmp / STAMP_FILE).write_text(
-            json.dumps({"generation": index.generation}), encoding="utf-8"
+            json.dumps({"generation": index.generation, "analyser": text.ANALYSER_VERSION}),
+            encoding="utf-8",
         )
         if final.exists():
             final.rename(old)
@@ -249,8 +100,12 @@ def save(index: Bm25, index_dir: Path) -> None:
 
 
 def stamp(index_dir: Path) -> int | None:
+    """The ledger generation the saved BM25 index reflects; None when there is none, or when
+    it was built by another text analysis (then it must be rebuilt, not read)."""
     try:
         data = json.loads((Path(index_dir) / schema.BM25_DIR / STAMP_FILE).read_text("utf-8"))
+        if data.get("analyser", 1) != text.ANALYSER_VERSION:
+            return None
         return int(data["generation"])
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -245,7 +245,7 @@ class VectorStore:
 
     def query(self, vector: np.ndarray, n: int, filters: Filters) -> list[VectorHit]:
         # Chroma 1.5 returns what it has when asked for more (even from an empty
-        # collection), so no count() first: that was a second round trip per query.
+        # collection), so no count() first: it would be a second round trip per query.
         got = self._call(
             "query",
             "query",

@@ -1,0 +1,295 @@
+"""The one text analysis of Newsdesk: sentences, words, content terms and BM25 terms.
+
+Ingest (chunk boundaries, the BM25 index) and the read side (query terms, refusal coverage,
+answer sentences, follow-ups) all split text here, so a question means the same words to
+every part of the program. Everything is pure and cheap. The Snowball stemmer (PyStemmer) is
+created lazily, one per thread, because its objects must not be shared between threads.
+
+Sentence offsets index into the text given, so a sentence is always `text[start:end]`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+# Bump when `terms` changes: a BM25 index built with other terms is rebuilt, not misread.
+ANALYSER_VERSION = 2
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of a constant, as a set."""
+    return frozenset(text.split())
+
+
+# ---------------------------------------------------------------- stopwords
+# The base: function words, question words and auxiliaries. They say nothing about a topic.
+BASE_STOPWORDS = word_set(
+    """
+a about above after again against all also am an and any are aren't as at be because been
+before being below between both but by can can't cannot could couldn't did didn't do does
+doesn't doing don't down during each either else ever few for from further had hadn't has
+hasn't have haven't having he he'd he'll he's her here here's hers herself him himself his
+how how's however i i'd i'll i'm i've if in into is isn't it it's its itself just let's many
+may me might more most much must mustn't my myself neither no nor not now of off on once
+only or other ought our ours ourselves out over own per same shall shan't she she'd she'll
+she's should shouldn't since so some such than that that's the their theirs them themselves
+then there there's these they they'd they'll they're they've this those through thus to too
+under until up upon us very via was wasn't we we'd we'll we're we've were weren't what
+what's whatever when when's where where's whether which while who who's whom whose why why's
+will with within without won't would wouldn't yet you you'd you'll you're you've your yours
+yourself yourselves
+"""
+)
+# A named extra: how people phrase a request to an assistant ("tell me anything you know
+# about ..."). Reporting verbs ("said", "according") are not stopwords: "what did X say"
+# asks for a statement, and IDF already gives words found in most chunks little weight.
+REQUEST_WORDS = word_set("tell please know anything something")
+
+STOPWORDS = BASE_STOPWORDS | REQUEST_WORDS
+
+
+# ---------------------------------------------------------------- words
+# A token is a dotted acronym ("U.S."), a number with its separators and an optional percent
+# sign ("6,595", "3.5%"), or a run of letters and digits with inner apostrophes ("G8", "don't").
+# Apostrophes are normalised to "'" first; "'s" is dropped from the end of a word.
+_WORD = re.compile(
+    r"[^\W\d_](?:\.[^\W\d_])+\.?(?![^\W_])"
+    r"|\d+(?:[.,]\d+)*%?(?![^\W_])"
+    r"|[^\W_]+(?:'[^\W_]+)*",
+    re.UNICODE,
+)
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
+
+# Stem endings that turn a place into its people or adjective (stems, so "ian" not "ians").
+_DEMONYM_ENDINGS = frozenset({"n", "an", "ian", "ean", "ese", "i"})
+
+_local = threading.local()
+
+
+def _normalise(original: str) -> str:
+    w = original.lower()
+    if w[0].isdigit():
+        return w.replace(",", "")
+    if "." in w:  # a dotted acronym: "u.s." -> "us"
+        return w.replace(".", "")
+    if w.endswith("'s"):
+        return w[:-2]
+    return w
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """(normalised, original) word pairs; see `words`."""
+    out: list[tuple[str, str]] = []
+    for m in _WORD.finditer(text.translate(_APOSTROPHES)):
+        original = m.group(0)
+        w = _normalise(original)
+        if w:
+            out.append((w, original))
+    return out
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens: possessive "'s" removed, numbers kept whole ("6,595" ->
+    "6595", "3.5"), dotted acronyms joined ("U.S." -> "us")."""
+    return [w for w, _ in _tokens(text)]
+
+
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """Word tokens with their offsets in `text`, original casing, apostrophes as given."""
+    return [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(text.translate(_APOSTROPHES))]
+
+
+def _stemmer() -> Any:
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = Stemmer.Stemmer("english")
+        _local.stemmer = stemmer
+    return stemmer
+
+
+def stem(word: str) -> str:
+    return str(_stemmer().stemWord(word))
+
+
+def stems(tokens: Iterable[str]) -> list[str]:
+    return [str(s) for s in _stemmer().stemWords(list(tokens))]
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words of `text` that are not stopwords, in order. An acronym that looks
+    like a stopword ("US", "IT", "U.S.") is kept unless its whole line is in capitals (a
+    wire headline shouts every word)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        shouting = line.isupper()
+        out.extend(
+            w
+            for w, original in _tokens(line)
+            if w not in STOPWORDS or (not shouting and len(original) > 1 and original.isupper())
+        )
+    return out
+
+
+def content_terms(text: str) -> list[str]:
+    """Stems of the content words of `text`, in order (with repeats): the unit of BM25
+    matching, of refusal coverage and of the answerer's overlap with a question."""
+    return stems(content_words(text))
+
+
+def terms_match(a: str, b: str) -> float:
+    """How well stem `a` matches stem `b`: 1.0 equal, 0.7 for a place and its people
+    ("russia"/"russian", "ukrain"/"ukrainian", "belarus"/"belarusian"), else 0.0."""
+    if a == b:
+        return 1.0
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) >= 4 and long_.startswith(short) and long_[len(short) :] in _DEMONYM_ENDINGS:
+        return 0.7
+    return 0.0
+
+
+# ---------------------------------------------------------------- sentences
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "gen",
+        "col",
+        "capt",
+        "lt",
+        "sgt",
+        "rep",
+        "sen",
+        "gov",
+        "pres",
+        "rev",
+        "hon",
+        "inc",
+        "ltd",
+        "corp",
+        "co",
+        "plc",
+        "bros",
+        "dept",
+        "est",
+        "fig",
+        "vol",
+        "vs",
+        "etc",
+        "approx",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "u.s",
+        "u.k",
+        "u.n",
+        "e.g",
+        "i.e",
+        "a.m",
+        "p.m",
+    ]
+)
+
+# A candidate end: terminal punctuation, optional closing quotes/brackets, then whitespace.
+_END = re.compile(r"""[.!?]+["'\u201d\u2019)\]]*(?=\s)|\n\s*\n|\n(?=\s*[-*\u2022]\s)""")
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """True when the '.' at `dot` closes an abbreviation or an initial ("J. Smith")."""
+    if text[dot] != ".":
+        return False
+    start = dot
+    while start > 0 and (text[start - 1].isalpha() or text[start - 1] == "."):
+        start -= 1
+    word = text[start:dot].lower()
+    if not word:
+        return False
+    if word in _ABBREVIATIONS:
+        return True
+    if word == "no":  # "No. 10" abbreviates number; "said no." ends a sentence
+        rest = text[dot + 1 : dot + 3].lstrip()
+        return bool(rest) and rest[0].isdigit()
+    return len(word) == 1 and word.isalpha() and text[start].isupper()
+
+
+def _next_starts_sentence(text: str, pos: int) -> bool:
+    """Does the text after `pos` look like the start of a new sentence?"""
+    m = re.compile(r"\s*").match(text, pos)
+    i = m.end() if m else pos
+    if i >= len(text):
+        return True
+    ch = text[i]
+    return not ch.islower()
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Split `text` into sentences; returns (start, end) offsets with whitespace trimmed.
+
+    Never returns empty spans; the spans are in order and do not overlap. Newlines that
+    separate lines of a list or paragraphs always end a sentence.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _END.finditer(text):
+        end = m.end()
+        token = m.group(0)
+        if token[0] in ".!?":
+            single_dot = token[0] == "." and len(token.rstrip("\"'\u201d\u2019)]")) == 1
+            if single_dot and _is_abbreviation(text, m.start()):
+                continue
+            if not _next_starts_sentence(text, end):
+                continue
+        _append(text, start, end, spans)
+        start = end
+    # Single newlines that end a line without punctuation (headlines, bullet lines).
+    _append(text, start, len(text), spans)
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        out.extend(_split_lines(text, s, e))
+    return out
+
+
+def _split_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Break a span at line breaks that clearly end a line (no joining punctuation)."""
+    pieces: list[tuple[int, int]] = []
+    s = start
+    for m in re.finditer(r"\n", text[start:end]):
+        nl = start + m.start()
+        before = text[s:nl].rstrip()
+        if before and (
+            before[-1] in ".!?:\"'\u201d" or not text[nl + 1 : end].strip()[:1].islower()
+        ):
+            _append(text, s, nl, pieces)
+            s = nl + 1
+    _append(text, s, end, pieces)
+    return pieces
+
+
+def _append(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))

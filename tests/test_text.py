@@ -1,0 +1,83 @@
+"""The one text analysis: every part of the program splits words the same way."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from newsdesk.core import text
+from newsdesk.store import lexical, schema
+from newsdesk.store.ledger import Ledger
+
+
+def test_dotted_acronyms_numbers_and_mixed_tokens() -> None:
+    got = text.words("The U.S. and U.K. paid $6,595 (3.5%) to the G8; the firm's U.S")
+    assert got == [
+        "the", "us", "and", "uk", "paid", "6595", "3.5%", "to", "the", "g8", "the", "firm", "us",
+    ]  # fmt: skip
+
+
+def test_acronyms_that_look_like_stopwords_are_kept_unless_the_line_shouts() -> None:
+    assert text.content_words("US and IT firms said") == ["us", "it", "firms", "said"]
+    assert text.content_words("us and it firms") == ["firms"]
+    # a wire headline in capitals, then its body: only the body's acronyms count
+    assert text.content_words("US FIRMS CUT IT JOBS\nThe US cut IT jobs") == [
+        "firms", "cut", "jobs", "us", "cut", "it", "jobs",
+    ]  # fmt: skip
+
+
+def test_questions_and_documents_get_the_same_terms() -> None:
+    question = "What did the U.S. say about IT spending?"
+    passage = "The US says IT spending rose."
+    assert set(text.content_terms(question)) <= set(text.content_terms(passage))
+    assert lexical.terms is text.content_terms
+
+
+def test_stemming_from_many_threads_agrees_with_one() -> None:
+    words = [f"{w}{s}" for w in ("nation", "run", "argu", "connect") for s in ("s", "ing", "ed")]
+    expected = text.stems(words)
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(200):
+                results.append(text.stems(words))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) == 1600 and all(r == expected for r in results)
+
+
+def test_bm25_built_by_another_analysis_is_rebuilt(tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path, create=True)
+    try:
+        lexical.save(lexical.build(ledger), tmp_path)
+        assert lexical.stamp(tmp_path) == ledger.generation
+        stamp_file = tmp_path / schema.BM25_DIR / lexical.STAMP_FILE
+        data = json.loads(stamp_file.read_text("utf-8"))
+        data["analyser"] = text.ANALYSER_VERSION - 1
+        stamp_file.write_text(json.dumps(data), "utf-8")
+        assert lexical.stamp(tmp_path) is None  # not read as current
+        rebuilt = lexical.load_or_build(ledger, tmp_path)
+        assert rebuilt.generation == ledger.generation
+        assert lexical.stamp(tmp_path) == ledger.generation
+    finally:
+        ledger.close()
+
+
+def test_sentences_slice_the_text() -> None:
+    sample = 'Mr. Blair said: "We will win." Then he left.\n\nA new paragraph.'
+    spans = text.split_sentences(sample)
+    assert [sample[a:b] for a, b in spans] == [
+        'Mr. Blair said: "We will win."',
+        "Then he left.",
+        "A new paragraph.",
+    ]
