@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import textwrap
 import threading
 from pathlib import Path
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from newsdesk.core import text
 from newsdesk.store import lexical, schema
@@ -80,4 +84,53 @@ def test_sentences_slice_the_text() -> None:
         'Mr. Blair said: "We will win."',
         "Then he left.",
         "A new paragraph.",
+    ]
+
+
+_WORDS = [
+    "the",
+    "pipeline",
+    "oil",
+    "Ecuador",
+    "OPEC",
+    "output",
+    "would",
+    "resume",
+    "exports",
+    "after",
+    "a",
+    "quake",
+    "in",
+]
+_sentence = st.lists(st.sampled_from(_WORDS), min_size=4, max_size=14).map(
+    lambda ws: " ".join([ws[0].capitalize(), *ws[1:]]) + "."
+)
+
+
+@given(
+    paragraphs=st.lists(st.lists(_sentence, min_size=3, max_size=8), min_size=1, max_size=3),
+    width=st.integers(min_value=55, max_value=80),
+)
+@settings(max_examples=150, deadline=None)
+def test_hard_wrapped_paragraphs_read_as_their_unwrapped_sentences(
+    paragraphs: list[list[str]], width: int
+) -> None:
+    """Wire copy: each paragraph indented, lines broken at a fixed width mid-sentence."""
+    assume(all(len(" ".join(p)) > 4 * width for p in paragraphs))
+    wrapped = "\n".join(
+        textwrap.fill(" ".join(p), width, initial_indent="    ") for p in paragraphs
+    )
+    spans = text.split_sentences(wrapped)
+    assert all(0 <= a < b <= len(wrapped) for a, b in spans)
+    assert all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1))
+    assert [" ".join(wrapped[a:b].split()) for a, b in spans] == [s for p in paragraphs for s in p]
+
+
+def test_unwrapped_lines_still_end_at_a_line_break() -> None:
+    """A headline line over a body, and short list lines, are not a wrapped paragraph."""
+    sample = "Markets rally on rate hopes\nShares rose sharply on Monday as traders bet on cuts."
+    assert text.wrap_width(sample) == 0
+    assert [sample[a:b] for a, b in text.split_sentences(sample)] == [
+        "Markets rally on rate hopes",
+        "Shares rose sharply on Monday as traders bet on cuts.",
     ]

@@ -211,8 +211,32 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 
-# A candidate end: terminal punctuation, optional closing quotes/brackets, then whitespace.
-_END = re.compile(r"""[.!?]+["'\u201d\u2019)\]]*(?=\s)|\n\s*\n|\n(?=\s*[-*\u2022]\s)""")
+# A candidate end: terminal punctuation, optional closing quotes/brackets, then whitespace; a
+# blank line; a line break before a bullet; a line break before an indented line (hard-wrapped
+# wire copy starts each paragraph indented).
+_END = re.compile(
+    r"""[.!?]+["'\u201d\u2019)\]]*(?=\s)|\n\s*\n|\n(?=\s*[-*\u2022]\s)|\n(?=[ \t]+\S)"""
+)
+
+# Hard-wrapped text (wire copy, e-mail, old plain-text archives) breaks lines at a fixed width
+# whatever the sentence. A line that reaches most of that width was broken by the wrap, not
+# by the writer, so a sentence runs on across it. Wrap widths are 60-80 columns in practice;
+# a text whose lines are much longer holds one paragraph per line and is not wrapped.
+_WRAP_SHARE = 0.75
+_MAX_WRAP_WIDTH = 100
+_MIN_WRAPPED_LINES = 3
+
+
+def wrap_width(text: str) -> int:
+    """The column `text` is hard-wrapped at, or 0 when its lines are not wrapped."""
+    lengths = sorted(len(line.rstrip()) for line in text.split("\n") if line.strip())
+    if len(lengths) < _MIN_WRAPPED_LINES:
+        return 0
+    width = lengths[(9 * (len(lengths) - 1)) // 10]  # most lines reach it; a few overrun
+    full = sum(1 for n in lengths if n >= _WRAP_SHARE * width)
+    if width > _MAX_WRAP_WIDTH or full * 2 < len(lengths):
+        return 0
+    return width
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -246,8 +270,9 @@ def _next_starts_sentence(text: str, pos: int) -> bool:
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Split `text` into sentences; returns (start, end) offsets with whitespace trimmed.
 
-    Never returns empty spans; the spans are in order and do not overlap. Newlines that
-    separate lines of a list or paragraphs always end a sentence.
+    Never returns empty spans; the spans are in order and do not overlap. Blank lines,
+    indented lines and list items start a new sentence; in hard-wrapped text (see
+    `wrap_width`) a sentence runs on across the single line breaks of the wrap.
     """
     spans: list[tuple[int, int]] = []
     start = 0
@@ -264,18 +289,24 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         start = end
     # Single newlines that end a line without punctuation (headlines, bullet lines).
     _append(text, start, len(text), spans)
+    width = wrap_width(text) if "\n" in text else 0
     out: list[tuple[int, int]] = []
     for s, e in spans:
-        out.extend(_split_lines(text, s, e))
+        out.extend(_split_lines(text, s, e, width))
     return out
 
 
-def _split_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Break a span at line breaks that clearly end a line (no joining punctuation)."""
+def _split_lines(text: str, start: int, end: int, width: int) -> list[tuple[int, int]]:
+    """Break a span at line breaks that clearly end a line (no joining punctuation), except
+    where the text's wrap width broke the line."""
     pieces: list[tuple[int, int]] = []
     s = start
     for m in re.finditer(r"\n", text[start:end]):
         nl = start + m.start()
+        if width:
+            line = text[text.rfind("\n", 0, nl) + 1 : nl].rstrip()
+            if len(line) >= _WRAP_SHARE * width:
+                continue
         before = text[s:nl].rstrip()
         if before and (
             before[-1] in ".!?:\"'\u201d" or not text[nl + 1 : end].strip()[:1].islower()
