@@ -33,9 +33,19 @@ test-fast: install
 bench: install
 	$(BIN)/python -m bench.run
 
+# mypy and import-linter see the package as it installs: a tree of symlinks to the sources
+# (so reported paths open the real files) with ingest/ retriever/ ui/ evals/ under newsdesk/.
+LINT_TREE := build/lint
+
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy newsdesk ingest retriever ui evals
+	$(BIN)/ruff format --check .
+	rm -rf $(LINT_TREE) && mkdir -p $(LINT_TREE)
+	cp -rs $(CURDIR)/newsdesk $(LINT_TREE)/newsdesk
+	for p in ingest retriever ui evals; do cp -rs $(CURDIR)/$$p $(LINT_TREE)/newsdesk/$$p; done
+	find $(LINT_TREE) -name __pycache__ -prune -exec rm -rf {} +
+	cd $(LINT_TREE) && $(CURDIR)/$(BIN)/mypy -p newsdesk --config-file $(CURDIR)/pyproject.toml
+	cd $(LINT_TREE) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports --no-cache $(CURDIR)/pyproject.toml
 
 clean:
-	rm -rf $(VENV) $(SAMPLE_INDEX) .pytest_cache artifacts
+	rm -rf $(VENV) $(SAMPLE_INDEX) .pytest_cache artifacts build
