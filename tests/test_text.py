@@ -134,3 +134,28 @@ def test_unwrapped_lines_still_end_at_a_line_break() -> None:
         "Markets rally on rate hopes",
         "Shares rose sharply on Monday as traders bet on cuts.",
     ]
+
+
+def test_shouted_headlines_are_cased_as_their_article_writes_the_words() -> None:
+    body = (
+        "Japanese Prime Minister Yasuhiro Nakasone said the U.S. and Japan would talk. "
+        "Tanzania sold maize to Malawi, Mozambique and Zaire, OPEC officials said in March."
+    )
+    assert (
+        text.readable_title("JAPANESE PREMIER SAYS U.S. TALKS TO GO ON", body)
+        == "Japanese premier says U.S. talks to go on"
+    )
+    assert (
+        text.readable_title("TANZANIA SELLS MAIZE TO MALAWI, MOZAMBIQUE, ZAIRE", body)
+        == "Tanzania sells maize to Malawi, Mozambique, Zaire"
+    )
+    assert text.readable_title("OPEC SEES OUTPUT FALL IN MARCH", body) == (
+        "OPEC sees output fall in March"
+    )
+    # words the article only has at the start of a sentence stay lower case
+    assert text.readable_title("THE TALKS", "The talks went on.") == "The talks"
+    # titles that do not shout are left alone
+    assert text.readable_title("Ad sales boost Time Warner profit", body) == (
+        "Ad sales boost Time Warner profit"
+    )
+    assert text.readable_title("IBM", "") == "IBM"  # too short to tell

@@ -324,3 +324,46 @@ def _append(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> No
         end -= 1
     if end > start:
         spans.append((start, end))
+
+
+# ---------------------------------------------------------------- titles
+_SENTENCE_START = re.compile(r"(?:^|[.!?:\"\u201c]\s+|\n\s*)$")
+
+
+def is_shouting(title: str) -> bool:
+    """A headline in capitals, as wire services send them ("JAPANESE PREMIER SAYS ...")."""
+    letters = [ch for ch in title if ch.isalpha()]
+    return len(letters) >= 4 and all(ch.isupper() for ch in letters)
+
+
+def readable_title(title: str, context: str = "") -> str:
+    """`title` as a reader expects it: an all-capitals headline in sentence case, each word
+    cased as the article itself writes it mid-sentence ("OPEC", "Japanese"), dotted acronyms
+    ("U.S.") kept, other words in lower case. Any other title is returned unchanged."""
+    if not is_shouting(title):
+        return title
+    casings = _casings(context)
+    out: list[str] = []
+    last = 0
+    for m in _WORD.finditer(title):
+        original = m.group(0)
+        default = original if "." in original else original.lower()
+        cased = casings.get(original.lower(), default)
+        out.append(title[last : m.start()])
+        out.append(cased)
+        last = m.end()
+    out.append(title[last:])
+    text = "".join(out).strip()
+    return text[:1].upper() + text[1:]
+
+
+def _casings(context: str) -> dict[str, str]:
+    """Each word's most frequent form in `context` away from the start of a sentence."""
+    counts: dict[str, dict[str, int]] = {}
+    for m in _WORD.finditer(context):
+        if _SENTENCE_START.search(context, max(0, m.start() - 3), m.start()):
+            continue
+        form = m.group(0)
+        forms = counts.setdefault(form.lower(), {})
+        forms[form] = forms.get(form, 0) + 1
+    return {low: max(forms, key=lambda f: (forms[f], f.islower())) for low, forms in counts.items()}
