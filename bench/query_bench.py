@@ -66,8 +66,8 @@ def probe(
                 reciprocal.append(1.0 / (found[0] + 1) if found else 0.0)
     stats = assistant.stats()
     return {
-        "chunks": stats.get("chunks"),
-        "articles": stats.get("articles"),
+        "chunks": stats.chunks,
+        "articles": stats.articles,
         "backend": settings.embedding_backend,
         "store": "server" if chroma_url else "embedded",
         "open_s": round(open_s, 3),

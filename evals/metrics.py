@@ -11,31 +11,28 @@ import math
 import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from newsdesk.evals.questions import QUESTION_TYPES
+from newsdesk.evals.names import retrieval_metrics
 
 if TYPE_CHECKING:
     from ranx import Qrels, Run
 
 log = logging.getLogger(__name__)
 
-# Our names -> ranx metric names. All are "higher is better".
-RETRIEVAL_METRICS: dict[str, str] = {
-    "hit@1": "hit_rate@1",
-    "hit@5": "hit_rate@5",
-    "hit@10": "hit_rate@10",
-    "recall@10": "recall@10",
-    "mrr@10": "mrr@10",
-    "ndcg@10": "ndcg@10",
-}
-MULTI_ALL = "multi_all@10"
-ANSWER_METRICS = ("keyword_recall", "citation_precision", "refusal_rate", "false_refusal_rate")
-LOWER_IS_BETTER = frozenset({"false_refusal_rate"})
-SIGNIFICANCE_METRICS = ("mrr@10", "ndcg@10", "recall@10", "hit@1")
 _EMPTY = "\x00no-results"  # stands in for an empty ranking (ranx cannot build an all-empty Run)
+
+
+def significance_metrics(k: int) -> tuple[str, ...]:
+    return (f"mrr@{k}", f"ndcg@{k}", f"recall@{k}", "hit@1")
+
+
+def _ranx_name(name: str) -> str:
+    """Our metric name as ranx spells it: hit@5 is ranx's hit_rate@5, the others are alike."""
+    return "hit_rate@" + name.removeprefix("hit@") if name.startswith("hit@") else name
 
 
 @contextmanager
@@ -68,24 +65,24 @@ def _run(rankings: Mapping[str, Sequence[str]], qids: Iterable[str], name: str) 
 
 
 def per_question_scores(
-    rankings: Mapping[str, Sequence[str]], relevant: Mapping[str, Collection[str]]
+    rankings: Mapping[str, Sequence[str]], relevant: Mapping[str, Collection[str]], k: int = 10
 ) -> dict[str, dict[str, float]]:
-    """metric -> question id -> score, for every metric of RETRIEVAL_METRICS.
+    """metric -> question id -> score, for every metric of `retrieval_metrics(k)`.
 
     `relevant` names the questions to score (each with at least one relevant doc_id);
     `rankings` holds each question's retrieved doc_ids, best first.
     """
+    names = retrieval_metrics(k)
     if not relevant:
-        return {name: {} for name in RETRIEVAL_METRICS}
+        return {name: {} for name in names}
     from ranx import evaluate
 
     qrels = _qrels(relevant)
     run = _run(rankings, relevant, "run")
     with _quiet_ranx():
-        evaluate(qrels, run, list(RETRIEVAL_METRICS.values()), return_mean=False)
+        evaluate(qrels, run, [_ranx_name(n) for n in names], return_mean=False)
     return {
-        name: {qid: float(run.scores[ranx_name][qid]) for qid in relevant}
-        for name, ranx_name in RETRIEVAL_METRICS.items()
+        name: {qid: float(run.scores[_ranx_name(name)][qid]) for qid in relevant} for name in names
     }
 
 
@@ -94,47 +91,42 @@ def all_found(ranking: Sequence[str], relevant: Collection[str], k: int = 10) ->
     return set(relevant) <= set(ranking[:k])
 
 
-def summarize(
-    scores: Mapping[str, Mapping[str, float]],
-    types: Mapping[str, str],
-    found_all: Mapping[str, bool],
-    latencies_ms: Sequence[float],
-) -> dict[str, object]:
-    """One mode's figures: means overall and per question type, multi_all@10, latency."""
-    qids = list(types)
-    summary: dict[str, object] = {
-        name: mean_or_none(scores[name][q] for q in qids) for name in RETRIEVAL_METRICS
-    }
-    multi = [q for q in qids if types[q] == "multi"]
-    summary[MULTI_ALL] = mean_or_none(float(found_all[q]) for q in multi)
-    by_type: dict[str, dict[str, object]] = {}
-    present = set(types.values())
-    for qtype in [t for t in QUESTION_TYPES if t in present] + sorted(
-        present - set(QUESTION_TYPES)
-    ):
-        members = [q for q in qids if types[q] == qtype]
-        figures: dict[str, object] = {"questions": len(members)}
-        figures.update(
-            {name: mean_or_none(scores[name][q] for q in members) for name in RETRIEVAL_METRICS}
-        )
-        if qtype == "multi":
-            figures[MULTI_ALL] = summary[MULTI_ALL]
-        by_type[qtype] = figures
-    summary["by_type"] = by_type
-    summary["latency_ms"] = percentiles(latencies_ms)
-    return summary
+@dataclass(frozen=True)
+class Comparison:
+    """Two modes compared on one metric. A p_value of None: they scored every question alike."""
+
+    a: str
+    b: str
+    metric: str
+    p_value: float | None
+    significant: bool
+    better: str | None  # the mode with the higher mean, None on a tie
+
+    @property
+    def worse(self) -> str:
+        return self.b if self.better == self.a else self.a
+
+
+@dataclass(frozen=True)
+class Significance:
+    test: str
+    max_p: float
+    pairs: tuple[Comparison, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"test": self.test, "max_p": self.max_p, "pairs": [asdict(p) for p in self.pairs]}
 
 
 def significance(
     rankings_by_mode: Mapping[str, Mapping[str, Sequence[str]]],
     relevant: Mapping[str, Collection[str]],
     *,
+    k: int = 10,
     max_p: float = 0.05,
-) -> dict[str, object] | None:
+) -> Significance | None:
     """Two-sided paired Student's t-test (ranx.compare) between every pair of modes.
 
     Returns None when there is nothing to compare (one mode, or fewer than two questions).
-    A p_value of None means the two modes scored every question the same.
     """
     modes = list(rankings_by_mode)
     if len(modes) < 2 or len(relevant) < 2:
@@ -143,30 +135,26 @@ def significance(
 
     qrels = _qrels(relevant)
     runs = [_run(rankings_by_mode[m], relevant, m) for m in modes]
-    metrics = [RETRIEVAL_METRICS[name] for name in SIGNIFICANCE_METRICS]
+    names = significance_metrics(k)
     with _quiet_ranx():
-        report = compare(qrels, runs, metrics, stat_test="student", max_p=max_p)
-    pairs: list[dict[str, object]] = []
+        report = compare(
+            qrels, runs, [_ranx_name(n) for n in names], stat_test="student", max_p=max_p
+        )
+    pairs: list[Comparison] = []
     for i, a in enumerate(modes):
         for b in modes[i + 1 :]:
             tests = report.comparisons[(a, b)]
-            for name in SIGNIFICANCE_METRICS:
-                ranx_name = RETRIEVAL_METRICS[name]
+            for name in names:
+                ranx_name = _ranx_name(name)
                 p = float(tests[ranx_name]["p_value"])
                 mean_a = float(report.results[a][ranx_name])
                 mean_b = float(report.results[b][ranx_name])
                 better = a if mean_a > mean_b else b if mean_b > mean_a else None
+                nan = math.isnan(p)
                 pairs.append(
-                    {
-                        "a": a,
-                        "b": b,
-                        "metric": name,
-                        "p_value": None if math.isnan(p) else p,
-                        "significant": bool(not math.isnan(p) and p <= max_p),
-                        "better": better,
-                    }
+                    Comparison(a, b, name, None if nan else p, not nan and p <= max_p, better)
                 )
-    return {"test": "paired student t-test (two-sided)", "max_p": max_p, "pairs": pairs}
+    return Significance("paired student t-test (two-sided)", max_p, tuple(pairs))
 
 
 # ------------------------------------------------------------------ answers

@@ -1,14 +1,16 @@
-"""Turn an `EvalRun` into the report: a JSON-ready dict, a text table, a Markdown page.
+"""The eval report: an `EvalRun` turned into figures addressed by flat names (evals/names.py).
 
-The JSON keys are a contract (tools and CI gates read them)::
+`EvalReport` is one question file (or the pool of several); `EvalSummary` holds the report of
+every file and the pooled one. Their JSON is a contract (tools and CI gates read it)::
 
-    {"questions": N,
-     "modes": {mode: {"hit@1", "hit@5", "hit@10", "recall@10", "mrr@10", "ndcg@10",
-                      "multi_all@10", "by_type": {type: {...}}, "latency_ms": {"p50", "p95"}}},
-     "answers": {"keyword_recall", "citation_precision", "refusal_rate", "false_refusal_rate",
-                 "latency_ms": {"p50", "p95"}} or null,
-     "significance": {"test", "max_p", "pairs": [...]} or null,
-     "per_question": [...]}
+    {"files": {label: report, ...}, "pooled": report (without per_question)}
+
+    report = {"label", "files", "questions", "question_types": {type: n}, "modes", "k",
+              "answer_mode" (null without --answers),
+              "metrics": {"hybrid.mrr@10": 0.63, "hybrid.multi.recall@10": ...,
+                          "answers.keyword_recall": ..., ...},
+              "significance": {"test", "max_p", "pairs": [...]} or null,
+              "per_question": [...]}
 
 A figure that cannot be measured (no multi questions, no null questions, ...) is null.
 """
@@ -17,69 +19,49 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from newsdesk.core.types import Mode
 from newsdesk.evals.metrics import (
-    MULTI_ALL,
-    RETRIEVAL_METRICS,
+    Significance,
     mean_or_none,
     per_question_scores,
     percentiles,
     significance,
-    summarize,
 )
-from newsdesk.evals.runner import EvalRun
+from newsdesk.evals.names import (
+    ANSWERS,
+    LATENCY,
+    TYPES,
+    FigureName,
+    figure_names,
+    multi_all,
+    retrieval_metrics,
+)
+from newsdesk.evals.questions import QUESTION_TYPES, EvalQuestion
+from newsdesk.evals.runner import AnswerResult, EvalRun, ModeResult, pool_runs
 
-TABLE_METRICS = (*RETRIEVAL_METRICS, MULTI_ALL)
+POOLED = "pooled"
 
-
-def build_report(run: EvalRun) -> dict[str, Any]:
-    answerable = run.answerable
-    relevant = {q.id: run.relevant[q.id] for q in answerable}
-    types = {q.id: q.type for q in answerable}
-    modes: dict[str, Any] = {}
-    scores_by_mode: dict[str, dict[str, dict[str, float]]] = {}
-    for mode in run.modes:
-        results = run.results[mode]
-        scores = per_question_scores(run.rankings(mode), relevant)
-        scores_by_mode[mode] = scores
-        modes[mode] = summarize(
-            scores,
-            types,
-            {qid: results[qid].found_all for qid in types},
-            [r.latency_ms for r in results.values()],
-        )
-    report: dict[str, Any] = {
-        "questions": len(run.questions),
-        "modes": modes,
-        "answers": _answer_summary(run) if run.answers is not None else None,
-        "significance": significance({m: run.rankings(m) for m in run.modes}, relevant),
-        "per_question": _per_question(run, scores_by_mode),
-    }
-    return report
+Figures = dict[FigureName, float | None]
 
 
-def _answer_summary(run: EvalRun) -> dict[str, Any]:
-    assert run.answers is not None
-    results = [(q, run.answers[q.id]) for q in run.questions]
-    return {
-        "keyword_recall": mean_or_none(a.keyword_recall for _, a in results),
-        "citation_precision": mean_or_none(a.citation_precision for _, a in results),
-        "refusal_rate": mean_or_none(float(a.refused) for q, a in results if not q.answerable),
-        "false_refusal_rate": mean_or_none(float(a.refused) for q, a in results if q.answerable),
-        "latency_ms": percentiles([a.latency_ms for _, a in results]),
-    }
+@dataclass(frozen=True)
+class QuestionResult:
+    """One question: what every mode retrieved, its scores, and the answer (with --answers)."""
 
+    question: EvalQuestion
+    modes: Mapping[str, ModeResult]
+    scores: Mapping[str, Mapping[str, float]]  # mode -> metric -> score; {} for null questions
+    answer: AnswerResult | None = None
 
-def _per_question(
-    run: EvalRun, scores_by_mode: dict[str, dict[str, dict[str, float]]]
-) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for q in run.questions:
+    def to_json(self, k: int) -> dict[str, Any]:
+        q = self.question
         per_mode: dict[str, Any] = {}
-        for mode in run.modes:
-            r = run.results[mode][q.id]
+        for mode, r in self.modes.items():
             entry: dict[str, Any] = {
                 "retrieved": r.retrieved,
                 "hit_rank": r.hit_rank,
@@ -87,8 +69,8 @@ def _per_question(
                 "latency_ms": r.latency_ms,
             }
             if q.answerable:
-                entry.update({name: scores_by_mode[mode][name][q.id] for name in RETRIEVAL_METRICS})
-                entry["all_found@10"] = r.found_all
+                entry.update(self.scores[mode])
+                entry[f"all_found@{k}"] = r.found_all
             per_mode[mode] = entry
         row: dict[str, Any] = {
             "id": q.id,
@@ -98,8 +80,8 @@ def _per_question(
             "relevant": list(q.relevant),
             "modes": per_mode,
         }
-        if run.answers is not None:
-            a = run.answers[q.id]
+        if self.answer is not None:
+            a = self.answer
             row["answer"] = {
                 "text": a.text,
                 "refused": a.refused,
@@ -109,136 +91,158 @@ def _per_question(
                 "latency_ms": a.latency_ms,
                 "notice": a.notice,
             }
-        rows.append(row)
-    return rows
+        return row
 
 
-def write_json(report: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+@dataclass(frozen=True)
+class EvalReport:
+    """The figures of one eval. `metrics` maps every name of `figure_names(modes, k)` to its
+    value, None when it cannot be measured."""
+
+    label: str  # the question file's name, or "pooled"
+    files: tuple[str, ...]  # the question files it covers
+    questions: int
+    question_types: Mapping[str, int]  # type -> number of questions
+    modes: tuple[Mode, ...]
+    k: int
+    answer_mode: Mode | None  # None: answers were not run
+    metrics: Mapping[str, float | None]
+    significance: Significance | None
+    per_question: tuple[QuestionResult, ...]
+
+    def figure(self, name: FigureName | str) -> float | None:
+        return self.metrics.get(str(name))
+
+    def to_json(self, *, per_question: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "label": self.label,
+            "files": list(self.files),
+            "questions": self.questions,
+            "question_types": dict(self.question_types),
+            "modes": list(self.modes),
+            "k": self.k,
+            "answer_mode": self.answer_mode,
+            "metrics": dict(self.metrics),
+            "significance": self.significance.to_json() if self.significance else None,
+        }
+        if per_question:
+            out["per_question"] = [row.to_json(self.k) for row in self.per_question]
+        return out
 
 
-# ------------------------------------------------------------------ text
-def _fmt(value: object, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+@dataclass(frozen=True)
+class EvalSummary:
+    """The report of every question file, and the pooled report over all their questions
+    (the one report itself when there is one file)."""
+
+    reports: tuple[EvalReport, ...]
+    pooled: EvalReport
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files": {r.label: r.to_json() for r in self.reports},
+            "pooled": self.pooled.to_json(per_question=False),
+        }
 
 
-def _rows(report: dict[str, Any]) -> list[list[str]]:
-    """Metric rows with one column per mode."""
-    modes = report["modes"]
-    rows = [[name, *(_fmt(modes[m][name]) for m in modes)] for name in TABLE_METRICS]
-    for p in ("p50", "p95"):
-        rows.append([f"latency {p} ms", *(_fmt(modes[m]["latency_ms"][p], 1) for m in modes)])
-    return rows
+def summarize(runs: Mapping[str, EvalRun]) -> EvalSummary:
+    """The report of each run (label -> run of one question file) and the pooled report."""
+    reports = tuple(build_report(run, label=label) for label, run in runs.items())
+    if len(reports) == 1:
+        return EvalSummary(reports, reports[0])
+    pooled = build_report(pool_runs(runs), label=POOLED, files=tuple(runs))
+    return EvalSummary(reports, pooled)
 
 
-def _type_rows(report: dict[str, Any]) -> list[list[str]]:
-    modes = report["modes"]
-    types: list[str] = []
-    for m in modes:
-        types += [t for t in modes[m]["by_type"] if t not in types]
-    rows: list[list[str]] = []
-    for qtype in types:
-        n = max(modes[m]["by_type"].get(qtype, {}).get("questions", 0) for m in modes)
-        for name in ("hit@1", "hit@10", "recall@10", "mrr@10", "ndcg@10"):
-            cells = [_fmt(modes[m]["by_type"].get(qtype, {}).get(name)) for m in modes]
-            rows.append([f"{qtype} ({n}): {name}", *cells])
-    return rows
-
-
-def _answer_rows(report: dict[str, Any]) -> list[list[str]]:
-    answers = report["answers"]
-    rows = [[name, _fmt(answers[name])] for name in answers if name != "latency_ms"]
-    rows += [[f"latency {p} ms", _fmt(answers["latency_ms"][p], 1)] for p in ("p50", "p95")]
-    return rows
-
-
-def _significance_lines(report: dict[str, Any]) -> list[str]:
-    sig = report.get("significance")
-    if not sig:
-        return []
-    lines = []
-    for pair in sig["pairs"]:
-        if pair["significant"]:
-            lines.append(
-                f"{pair['better']} beats {pair['b'] if pair['better'] == pair['a'] else pair['a']}"
-                f" on {pair['metric']} (p={pair['p_value']:.3g})"
-            )
-    if not lines:
-        lines.append(f"no difference between modes is significant at p<={sig['max_p']}")
-    return lines
-
-
-def _counts(report: dict[str, Any]) -> str:
-    counts = Counter(row["type"] for row in report["per_question"])
-    detail = ", ".join(f"{counts[t]} {t}" for t in ("single", "multi", "null") if counts[t])
-    return (
-        f"{report['questions']} questions ({detail}); null questions are not in retrieval figures"
+def build_report(run: EvalRun, *, label: str = "", files: Sequence[str] = ()) -> EvalReport:
+    k = run.k
+    answerable = run.answerable
+    relevant = {q.id: run.relevant[q.id] for q in answerable}
+    types = {q.id: q.type for q in answerable}
+    figures: Figures = {}
+    scores: dict[str, dict[str, dict[str, float]]] = {}  # mode -> metric -> qid -> score
+    for mode in run.modes:
+        results = run.results[mode]
+        scores[mode] = per_question_scores(run.rankings(mode), relevant, k)
+        found_all = {qid: results[qid].found_all for qid in types}
+        latencies = [r.latency_ms for r in results.values()]
+        figures |= _mode_figures(mode, k, scores[mode], types, found_all, latencies)
+    if run.answers is not None:
+        figures |= _answer_figures(run.questions, run.answers)
+    names = figure_names(run.modes, k, answers=run.answers is not None)
+    counts = Counter(q.type for q in run.questions)
+    return EvalReport(
+        label=label,
+        files=tuple(files) or ((label,) if label else ()),
+        questions=len(run.questions),
+        question_types={t: counts[t] for t in QUESTION_TYPES if counts[t]},
+        modes=tuple(run.modes),
+        k=k,
+        answer_mode=run.answer_mode if run.answers is not None else None,
+        metrics={str(n): figures.get(n) for n in names},
+        significance=significance({m: run.rankings(m) for m in run.modes}, relevant, k=k),
+        per_question=tuple(_question_result(run, q, scores) for q in run.questions),
     )
 
 
-def _text_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for row in [header, *rows]:
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
-        ]
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+def _mode_figures(
+    mode: str,
+    k: int,
+    scores: Mapping[str, Mapping[str, float]],
+    types: Mapping[str, str],
+    found_all: Mapping[str, bool],
+    latencies_ms: Sequence[float],
+) -> Figures:
+    """A mode's figures: means over all answerable questions and per type, latency."""
+    figures: Figures = {}
+    groups = {"": list(types), **{t: [q for q in types if types[q] == t] for t in TYPES}}
+    for qtype, members in groups.items():
+        for name in retrieval_metrics(k):
+            figures[FigureName(mode, name, qtype)] = mean_or_none(scores[name][q] for q in members)
+        multi = [q for q in members if types[q] == "multi"]
+        figures[FigureName(mode, multi_all(k), qtype)] = mean_or_none(
+            float(found_all[q]) for q in multi
+        )
+    figures |= _latency(mode, latencies_ms)
+    return figures
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+def _answer_figures(
+    questions: Sequence[EvalQuestion], answers: Mapping[str, AnswerResult]
+) -> Figures:
+    results = [(q, answers[q.id]) for q in questions]
+    values = {
+        "keyword_recall": mean_or_none(a.keyword_recall for _, a in results),
+        "citation_precision": mean_or_none(a.citation_precision for _, a in results),
+        "refusal_rate": mean_or_none(float(a.refused) for q, a in results if not q.answerable),
+        "false_refusal_rate": mean_or_none(float(a.refused) for q, a in results if q.answerable),
+    }
+    figures: Figures = {FigureName(ANSWERS, name): v for name, v in values.items()}
+    return figures | _latency(ANSWERS, [a.latency_ms for _, a in results])
 
 
-def format_table(report: dict[str, Any], *, answer_mode: str = "hybrid") -> str:
-    """The stdout report: modes side by side."""
-    modes = list(report["modes"])
-    parts = [
-        _counts(report),
-        "",
-        _text_table(["retrieval", *modes], _rows(report)),
-        "",
-        _text_table(["by type", *modes], _type_rows(report)),
-    ]
-    if report["answers"] is not None:
-        parts += ["", _text_table([f"answers ({answer_mode})", "value"], _answer_rows(report))]
-    if report.get("significance"):
-        parts += [
-            "",
-            "significance (paired t-test):",
-            *("  " + s for s in _significance_lines(report)),
-        ]
-    return "\n".join(parts) + "\n"
+def _latency(scope: str, values: Sequence[float]) -> Figures:
+    p = percentiles(values)
+    p50, p95 = LATENCY
+    return {FigureName(scope, p50): p["p50"], FigureName(scope, p95): p["p95"]}
 
 
-def format_markdown(report: dict[str, Any], *, title: str = "", answer_mode: str = "hybrid") -> str:
-    modes = list(report["modes"])
-    parts = [f"# {title or 'Newsdesk eval'}", "", _counts(report) + ".", "", "## Retrieval", ""]
-    parts += [_md_table(["metric", *modes], _rows(report)), "", "### By question type", ""]
-    parts += [_md_table(["metric", *modes], _type_rows(report))]
-    if report["answers"] is not None:
-        parts += ["", f"## Answers ({answer_mode} retrieval)", ""]
-        parts += [_md_table(["metric", "value"], _answer_rows(report))]
-    if report.get("significance"):
-        parts += ["", "## Significance (two-sided paired t-test)", ""]
-        parts += ["- " + s for s in _significance_lines(report)]
-    missed = []
-    for row in report["per_question"]:
-        modes_missed = [m for m, r in row["modes"].items() if r["hit_rank"] is None]
-        if row["type"] != "null" and modes_missed:
-            missed.append(f"- `{row['id']}` ({', '.join(modes_missed)}): {row['question']}")
-    if missed:
-        parts += ["", "## Questions with no relevant article retrieved", "", *missed]
-    return "\n".join(parts) + "\n"
+def _question_result(
+    run: EvalRun, q: EvalQuestion, scores: Mapping[str, Mapping[str, Mapping[str, float]]]
+) -> QuestionResult:
+    return QuestionResult(
+        question=q,
+        modes={mode: run.results[mode][q.id] for mode in run.modes},
+        scores={
+            mode: {name: by_q[q.id] for name, by_q in scores[mode].items()}
+            for mode in run.modes
+            if q.answerable
+        },
+        answer=run.answers[q.id] if run.answers is not None else None,
+    )
+
+
+def write_json(summary: EvalSummary | EvalReport, path: Path) -> None:
+    data = summary.to_json()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")

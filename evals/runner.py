@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Protocol, TypeVar
 
 from tqdm import tqdm
 
 from newsdesk.core.errors import EvalError, QuestionError
-from newsdesk.core.types import Answer, Article, ArticleHit
+from newsdesk.core.types import Answer, Article, ArticleHit, Mode
 from newsdesk.evals.metrics import all_found, citation_precision, keyword_recall
 from newsdesk.evals.questions import EvalQuestion
 from newsdesk.retriever.answering import Retrieval
@@ -37,7 +37,7 @@ class EvalTarget(Protocol):
         question: str,
         *,
         history: Sequence[str] = (),
-        mode: str | None = None,
+        mode: Mode | None = None,
         k: int | None = None,
     ) -> Retrieval: ...
 
@@ -46,7 +46,7 @@ class EvalTarget(Protocol):
         question: str,
         *,
         history: Sequence[str] = (),
-        mode: str | None = None,
+        mode: Mode | None = None,
         k: int | None = None,
     ) -> Answer: ...
 
@@ -59,7 +59,7 @@ class ModeResult:
 
     retrieved: list[str]
     hit_rank: int | None  # 1-based rank of the first relevant article, None if none retrieved
-    found_all: bool  # every relevant article in the top 10
+    found_all: bool  # every relevant article in the top k
     refused: bool  # the assistant judged the question unanswerable from these hits
     latency_ms: float
 
@@ -79,12 +79,12 @@ class AnswerResult:
 @dataclass
 class EvalRun:
     questions: list[EvalQuestion]
-    modes: list[str]
-    k: int
+    modes: list[Mode]
+    k: int  # retrieval depth, and the cut-off of the metrics
     relevant: dict[str, list[str]]  # question id -> canonical relevant doc_ids
     results: dict[str, dict[str, ModeResult]] = field(default_factory=dict)  # mode -> qid -> ..
     answers: dict[str, AnswerResult] | None = None
-    answer_mode: str = "hybrid"
+    answer_mode: Mode = "hybrid"
 
     def rankings(self, mode: str) -> dict[str, list[str]]:
         return {qid: r.retrieved for qid, r in self.results[mode].items()}
@@ -111,11 +111,12 @@ def run_questions(
     target: EvalTarget,
     questions: Sequence[EvalQuestion],
     *,
-    modes: Sequence[str],
+    modes: Sequence[Mode],
     k: int = 10,
     answers: bool = False,
-    answer_mode: str = "hybrid",
+    answer_mode: Mode = "hybrid",
     progress: bool = True,
+    label: str = "eval",
 ) -> EvalRun:
     """Retrieve every question in every mode (and answer it, with `answers`)."""
     if not modes:
@@ -124,7 +125,7 @@ def run_questions(
     raw: dict[str, dict[str, tuple[Retrieval, float]]] = {m: {} for m in modes}
     asked: dict[str, tuple[Answer, float]] = {}
     total = len(questions) * (len(modes) + int(answers))
-    with tqdm(total=total, desc="eval", unit="q", disable=None if progress else True) as bar:
+    with tqdm(total=total, desc=label, unit="q", disable=None if progress else True) as bar:
         for mode in modes:
             bar.set_postfix_str(mode)
             for q in questions:
@@ -146,7 +147,7 @@ def run_questions(
     run = EvalRun(list(questions), list(modes), k, relevant, answer_mode=answer_mode)
     for mode in modes:
         run.results[mode] = {
-            q.id: _mode_result(*raw[mode][q.id], relevant[q.id], canon) for q in questions
+            q.id: _mode_result(*raw[mode][q.id], relevant[q.id], canon, k) for q in questions
         }
     if answers:
         run.answers = {
@@ -154,6 +155,39 @@ def run_questions(
         }
     log.info("evaluated %d questions in modes %s", len(questions), ", ".join(modes))
     return run
+
+
+def pool_runs(runs: Mapping[str, EvalRun]) -> EvalRun:
+    """One run holding every question of `runs` (label -> run of one question file), as if
+    they had been one file. Question ids become ``label:id``, so ids may repeat across files.
+    The runs must share their modes, k and answer mode."""
+    if not runs:
+        raise EvalError("no eval run to pool")
+    first = next(iter(runs.values()))
+    for label, run in runs.items():
+        if (run.modes, run.k, run.answer_mode) != (first.modes, first.k, first.answer_mode):
+            raise EvalError(f"{label}: ran with other modes, k or answer mode than the rest")
+        if (run.answers is None) != (first.answers is None):
+            raise EvalError(f"{label}: answers were run for some question files only")
+    pooled = EvalRun(
+        questions=[],
+        modes=list(first.modes),
+        k=first.k,
+        relevant={},
+        results={m: {} for m in first.modes},
+        answers={} if first.answers is not None else None,
+        answer_mode=first.answer_mode,
+    )
+    for label, run in runs.items():
+        for q in run.questions:
+            qid = f"{label}:{q.id}"
+            pooled.questions.append(replace(q, id=qid))
+            pooled.relevant[qid] = run.relevant[q.id]
+            for mode in run.modes:
+                pooled.results[mode][qid] = run.results[mode][q.id]
+            if pooled.answers is not None and run.answers is not None:
+                pooled.answers[qid] = run.answers[q.id]
+    return pooled
 
 
 def _timed(q: EvalQuestion, call: Callable[[], T]) -> tuple[T, float]:
@@ -178,7 +212,7 @@ def _canonical_map(hits: Sequence[ArticleHit], answers: Sequence[Answer]) -> dic
 
 
 def _mode_result(
-    retrieval: Retrieval, latency_ms: float, relevant: list[str], canon: dict[str, str]
+    retrieval: Retrieval, latency_ms: float, relevant: list[str], canon: dict[str, str], k: int
 ) -> ModeResult:
     retrieved = list(dict.fromkeys(canon.get(h.doc_id, h.doc_id) for h in retrieval.hits))
     wanted = set(relevant)
@@ -186,7 +220,7 @@ def _mode_result(
     return ModeResult(
         retrieved=retrieved,
         hit_rank=hit_rank,
-        found_all=bool(relevant) and all_found(retrieved, relevant),
+        found_all=bool(relevant) and all_found(retrieved, relevant, k),
         refused=retrieval.refused,
         latency_ms=latency_ms,
     )

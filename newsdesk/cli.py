@@ -19,6 +19,7 @@ from typing import Any
 
 from newsdesk import __version__
 from newsdesk.core.errors import NewsdeskError
+from newsdesk.core.types import MODES
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -43,6 +44,15 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date like 2005-03-01, got {text!r}") from exc
 
 
+def _modes(text: str) -> list[str]:
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    bad = [m for m in modes if m not in MODES]
+    if bad or not modes:
+        shown = ", ".join(bad) or "(none)"
+        raise argparse.ArgumentTypeError(f"unknown mode(s) {shown}; use {', '.join(MODES)}")
+    return modes
+
+
 def _index_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--index", metavar="DIR", help="index directory (default: $NEWSDESK_INDEX or ./.newsdesk)"
@@ -62,9 +72,7 @@ def _index_args(p: argparse.ArgumentParser) -> None:
 
 
 def _retrieval_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)"
-    )
+    p.add_argument("--mode", choices=MODES, help="retrieval mode (default hybrid)")
     p.add_argument("--k", type=int, metavar="N", help="articles to retrieve (default 10)")
     p.add_argument(
         "--since",
@@ -141,27 +149,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--answerer", choices=["extractive", "llm"], help="answerer to use")
 
-    p = sub.add_parser("eval", help="measure retrieval and answers on a question set")
+    p = sub.add_parser(
+        "eval",
+        help="measure retrieval and answers on a question set",
+        description="Run every question in every retrieval mode and print the figures: a "
+        "table per question file and, with several files, the figures pooled over all "
+        "their questions.",
+    )
     p.add_argument(
         "--questions",
+        action="append",
         required=True,
         metavar="FILE",
-        help="JSONL question file or a BEIR folder (queries.jsonl + qrels/test.tsv)",
+        help="JSONL question file or a BEIR folder (queries.jsonl + qrels/test.tsv); repeatable",
     )
     _index_args(p)
-    p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated retrieval modes")
-    p.add_argument("--k", type=int, default=10, metavar="N", help="cut-off (default 10)")
+    p.add_argument(
+        "--modes",
+        type=_modes,
+        metavar="M,M",
+        help=f"comma-separated retrieval modes out of {','.join(MODES)} (default: all)",
+    )
+    p.add_argument(
+        "--k",
+        type=int,
+        default=10,
+        metavar="N",
+        help="articles retrieved per question, and the cut-off of the metrics: "
+        "hit@N, recall@N, mrr@N, ndcg@N (default 10)",
+    )
     p.add_argument("--answers", action="store_true", help="also run the answerer and score it")
     p.add_argument("--answerer", choices=["extractive", "llm"], help="answerer to use")
-    p.add_argument("--json", dest="json_out", metavar="OUT", help="write every figure as JSON")
+    p.add_argument(
+        "--json",
+        dest="json_out",
+        metavar="OUT",
+        help="write every figure as JSON: per file and pooled",
+    )
     p.add_argument("--markdown", metavar="OUT", help="write a Markdown report")
-    p.add_argument("--plot", metavar="OUT.png", help="write a bar chart of the main metrics")
+    p.add_argument(
+        "--plot", metavar="OUT.png", help="write a bar chart of the main (pooled) metrics"
+    )
     p.add_argument(
         "--fail-under",
         action="append",
         default=[],
         metavar="METRIC=VALUE",
-        help="exit non-zero when a figure falls short, e.g. hybrid.mrr@10=0.7",
+        help="exit 3 when a figure (pooled over all files) falls short, e.g. "
+        "hybrid.mrr@10=0.7, hybrid.multi.recall@10=0.6, answers.keyword_recall=0.5",
     )
     return parser
 
@@ -249,19 +284,16 @@ def cmd_stats(args: argparse.Namespace, settings: Any) -> int:
     finally:
         ledger.close()
     if args.json:
-        keys = ("articles", "chunks", "sources", "earliest", "latest", "embedding_model")
-        out = {k: stats[k] for k in keys}
-        out.update({k: v for k, v in stats.items() if k not in out})
-        print(json.dumps(out, indent=2))
+        print(json.dumps(stats.to_json(), indent=2))
     else:
         print(
-            f"{stats['articles']} articles ({stats['aliases']} duplicate files as aliases), "
-            f"{stats['chunks']} chunks"
+            f"{stats.articles} articles ({stats.aliases} duplicate files as aliases), "
+            f"{stats.chunks} chunks"
         )
-        print(f"published: {stats['earliest'] or '?'} to {stats['latest'] or '?'}")
-        print(f"sources: {', '.join(stats['sources']) or '-'}")  # type: ignore[arg-type]
-        print(f"categories: {', '.join(stats['categories']) or '-'}")  # type: ignore[arg-type]
-        print(f"embedding model: {stats['embedding_model']}")
+        print(f"published: {stats.earliest or '?'} to {stats.latest or '?'}")
+        print(f"sources: {', '.join(stats.sources) or '-'}")
+        print(f"categories: {', '.join(stats.categories) or '-'}")
+        print(f"embedding model: {stats.embedding_model}")
     return EXIT_OK
 
 
@@ -320,12 +352,12 @@ def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
         for c in answer.citations:
             p = c.passage
             meta = ", ".join(x for x in (p.source, p.published) if x)
-            line = f"[{c.n}] {p.title}" + (f" ({meta})" if meta else "") + f" - {p.doc_id}"
+            line = f"[{c.n}] {p.headline}" + (f" ({meta})" if meta else "") + f" - {p.doc_id}"
             print(terminal_text(line, one_line=True))
     elif answer.refused and answer.retrieved:
         print("\nClosest articles:")
         for h in answer.retrieved[:5]:
-            print(terminal_text(f"- {h.best.title} - {h.doc_id}", one_line=True))
+            print(terminal_text(f"- {h.best.headline} - {h.doc_id}", one_line=True))
     return EXIT_OK
 
 
@@ -340,15 +372,14 @@ def cmd_serve(args: argparse.Namespace, settings: Any) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.assistant import build_assistant
-    from newsdesk.evals.cli import run_eval
+    from newsdesk.evals.cli import DEFAULT_MODES, run_eval
 
     assistant = build_assistant(settings)
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     return int(
         run_eval(
             assistant,
-            Path(args.questions),
-            modes=modes,
+            [Path(q) for q in args.questions],
+            modes=args.modes or DEFAULT_MODES,
             k=args.k,
             answers=args.answers,
             json_out=Path(args.json_out) if args.json_out else None,

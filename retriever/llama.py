@@ -12,8 +12,8 @@ from typing import Any
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from newsdesk.core.types import ArticleHit, Filters
-from newsdesk.retriever.search import MODES, Searcher
+from newsdesk.core.types import MODES, ArticleHit, Filters, Mode
+from newsdesk.retriever.search import Searcher
 
 
 def hits_to_nodes(hits: list[ArticleHit]) -> list[NodeWithScore]:
@@ -43,7 +43,7 @@ class NewsdeskRetriever(BaseRetriever):
         self,
         searcher: Searcher,
         *,
-        mode: str = "hybrid",
+        mode: Mode = "hybrid",
         k: int = 10,
         filters: Filters | None = None,
         **kwargs: Any,

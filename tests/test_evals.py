@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,10 +23,12 @@ from newsdesk.core.types import Answer, Article, ArticleHit, Citation, Filters, 
 from newsdesk.evals.cli import EXIT_GATE, EXIT_OK, run_eval
 from newsdesk.evals.gate import failures, parse_threshold, parse_thresholds
 from newsdesk.evals.metrics import citation_precision, keyword_recall, percentiles
+from newsdesk.evals.names import FigureName, figure_names, parse_name
 from newsdesk.evals.plot import plot_report
 from newsdesk.evals.questions import EvalFileError, EvalQuestion, load_questions
-from newsdesk.evals.report import build_report, format_markdown, format_table
+from newsdesk.evals.report import EvalReport, build_report
 from newsdesk.evals.runner import run_questions
+from newsdesk.evals.tables import format_markdown, format_table
 
 SHARED_EVALS = Path("/work/shared/evals")
 LOG2_3 = math.log2(3)
@@ -134,7 +139,7 @@ def archive() -> ArchiveDouble:
 
 
 @pytest.fixture(scope="module")
-def report() -> dict:
+def report() -> EvalReport:
     run = run_questions(
         archive(), QUESTIONS, modes=["hybrid", "bm25"], answers=True, progress=False
     )
@@ -247,29 +252,38 @@ def test_beir_malformed(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ metrics
-def test_hand_checked_retrieval_metrics(report: dict) -> None:
-    hybrid = report["modes"]["hybrid"]
-    rows = {row["id"]: row for row in report["per_question"]}
+def test_hand_checked_retrieval_metrics(report: EvalReport) -> None:
+    m = report.metrics
+    rows = {row.question.id: row for row in report.per_question}
     for qid, expected in EXPECTED_HYBRID.items():
-        got = rows[qid]["modes"]["hybrid"]
+        got = rows[qid].scores["hybrid"]
         for name, value in expected.items():
             assert got[name] == pytest.approx(value), (qid, name)
     for name in ("hit@1", "hit@5", "recall@10", "mrr@10", "ndcg@10"):
         mean = sum(e[name] for e in EXPECTED_HYBRID.values()) / len(EXPECTED_HYBRID)
-        assert hybrid[name] == pytest.approx(mean), name
-    assert hybrid["hit@1"] == pytest.approx(0.4)
-    assert hybrid["mrr@10"] == pytest.approx((0.5 + 1 + 0 + 1 + 1 / 3) / 5)
-    assert hybrid["multi_all@10"] == pytest.approx(0.5)  # q2 yes, q6 no (g missing)
-    assert hybrid["by_type"]["single"]["questions"] == 3
-    assert hybrid["by_type"]["single"]["mrr@10"] == pytest.approx(0.5)
-    assert hybrid["by_type"]["multi"]["mrr@10"] == pytest.approx((1 + 1 / 3) / 2)
-    assert "null" not in hybrid["by_type"]
-    assert report["modes"]["bm25"]["ndcg@10"] == pytest.approx(1.0)
-    assert report["modes"]["bm25"]["multi_all@10"] == 1.0
+        assert m[f"hybrid.{name}"] == pytest.approx(mean), name
+    assert m["hybrid.hit@1"] == pytest.approx(0.4)
+    assert m["hybrid.mrr@10"] == pytest.approx((0.5 + 1 + 0 + 1 + 1 / 3) / 5)
+    assert m["hybrid.multi_all@10"] == pytest.approx(0.5)  # q2 yes, q6 no (g missing)
+    assert report.question_types["single"] == 3
+    assert m["hybrid.single.mrr@10"] == pytest.approx(0.5)
+    assert m["hybrid.multi.mrr@10"] == pytest.approx((1 + 1 / 3) / 2)
+    assert not [name for name in m if ".null." in name]
+    assert m["bm25.ndcg@10"] == pytest.approx(1.0)
+    assert m["bm25.multi_all@10"] == 1.0
 
 
-def test_per_question_ranks_and_aliases(report: dict) -> None:
-    rows = {row["id"]: row for row in report["per_question"]}
+def test_report_names_are_the_gate_names(report: EvalReport) -> None:
+    names = figure_names(report.modes, report.k, answers=True)
+    assert list(report.metrics) == [str(n) for n in names]  # the one definition, in order
+    for name in names:
+        assert parse_name(str(name), k=report.k) == name
+    assert str(FigureName("hybrid", "recall@10", "multi")) == "hybrid.multi.recall@10"
+    assert report.figure("hybrid.multi.recall@10") == report.metrics["hybrid.multi.recall@10"]
+
+
+def test_per_question_ranks_and_aliases(report: EvalReport) -> None:
+    rows = {row["id"]: row for row in report.to_json()["per_question"]}
     assert rows["q1"]["modes"]["hybrid"]["hit_rank"] == 2
     assert rows["q3"]["modes"]["hybrid"]["hit_rank"] is None
     assert rows["q5"]["modes"]["hybrid"]["hit_rank"] == 1  # found through the alias
@@ -277,23 +291,24 @@ def test_per_question_ranks_and_aliases(report: dict) -> None:
     assert "hit@1" not in rows["q4"]["modes"]["hybrid"]  # null: no retrieval metrics
 
 
-def test_answer_metrics(report: dict) -> None:
-    answers = report["answers"]
-    assert answers["keyword_recall"] == pytest.approx(0.5)  # q1: "42" found, "Printing" not
-    assert answers["citation_precision"] == pytest.approx((0.5 + 1.0) / 2)  # q1 a+x, q2 b+c
-    assert answers["refusal_rate"] == 1.0  # q4
-    assert answers["false_refusal_rate"] == pytest.approx(3 / 5)  # q3, q5, q6 refused
-    assert answers["latency_ms"]["p50"] is not None
-    q1 = next(r for r in report["per_question"] if r["id"] == "q1")["answer"]
-    assert [c["doc_id"] for c in q1["citations"]] == ["a", "x"]
+def test_answer_metrics(report: EvalReport) -> None:
+    m = report.metrics
+    assert m["answers.keyword_recall"] == pytest.approx(0.5)  # q1: "42" found, "Printing" not
+    assert m["answers.citation_precision"] == pytest.approx((0.5 + 1.0) / 2)  # q1 a+x, q2 b+c
+    assert m["answers.refusal_rate"] == 1.0  # q4
+    assert m["answers.false_refusal_rate"] == pytest.approx(3 / 5)  # q3, q5, q6 refused
+    assert m["answers.latency_p50_ms"] is not None
+    q1 = next(r for r in report.per_question if r.question.id == "q1").answer
+    assert q1 is not None and [c["doc_id"] for c in q1.citations] == ["a", "x"]
 
 
-def test_significance_between_modes(report: dict) -> None:
-    sig = report["significance"]
-    pairs = {p["metric"]: p for p in sig["pairs"]}
+def test_significance_between_modes(report: EvalReport) -> None:
+    sig = report.significance
+    assert sig is not None
+    pairs = {p.metric: p for p in sig.pairs}
     assert set(pairs) >= {"mrr@10", "ndcg@10"}
-    assert pairs["mrr@10"]["better"] == "bm25"
-    assert 0 < pairs["mrr@10"]["p_value"] < 1
+    assert pairs["mrr@10"].better == "bm25"
+    assert 0 < (pairs["mrr@10"].p_value or 0) < 1
 
 
 def test_small_metric_functions() -> None:
@@ -327,9 +342,9 @@ def test_unknown_relevant_ids_are_an_error() -> None:
 def test_no_results_at_all_scores_zero() -> None:
     run = run_questions(ArchiveDouble(["a"], {}), [q("q1", ["a"], "single")], modes=["bm25"],
                         progress=False)  # fmt: skip
-    figures = build_report(run)["modes"]["bm25"]
-    assert figures["hit@10"] == 0.0 and figures["ndcg@10"] == 0.0
-    assert figures["multi_all@10"] is None
+    figures = build_report(run).metrics
+    assert figures["bm25.hit@10"] == 0.0 and figures["bm25.ndcg@10"] == 0.0
+    assert figures["bm25.multi_all@10"] is None
 
 
 # ------------------------------------------------------------------ outputs
@@ -354,28 +369,44 @@ def test_json_keys_table_and_markdown(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     assert code == EXIT_OK
     data = json.loads((out / "eval.json").read_text())
-    assert set(data) == {"questions", "modes", "answers", "per_question", "significance"}
-    assert data["questions"] == 6 and list(data["modes"]) == ["bm25", "hybrid"]
-    mode_keys = {"hit@1", "hit@5", "hit@10", "recall@10", "mrr@10", "ndcg@10", "multi_all@10"}
-    assert set(data["modes"]["hybrid"]) == mode_keys | {"by_type", "latency_ms"}
-    assert set(data["modes"]["hybrid"]["latency_ms"]) == {"p50", "p95"}
-    assert set(data["answers"]) == {
-        "keyword_recall", "citation_precision", "refusal_rate", "false_refusal_rate", "latency_ms"
+    assert set(data) == {"files", "pooled"} and list(data["files"]) == ["q.jsonl"]
+    report = data["files"]["q.jsonl"]
+    assert set(report) == {
+        "label", "files", "questions", "question_types", "modes", "k", "answer_mode", "metrics",
+        "significance", "per_question",
     }  # fmt: skip
-    row = data["per_question"][0]
+    assert report["questions"] == 6 and report["modes"] == ["bm25", "hybrid"]
+    assert report["question_types"] == {"single": 3, "multi": 2, "null": 1}
+    metrics = report["metrics"]
+    mode_keys = {"hit@1", "hit@5", "hit@10", "recall@10", "mrr@10", "ndcg@10", "multi_all@10"}
+    mode_keys |= {"latency_p50_ms", "latency_p95_ms"}
+    assert {name for name in metrics if name.count(".") == 1 and name.startswith("hybrid.")} == {
+        f"hybrid.{key}" for key in mode_keys
+    }
+    assert {name for name in metrics if name.startswith("answers.")} == {
+        "answers.keyword_recall", "answers.citation_precision", "answers.refusal_rate",
+        "answers.false_refusal_rate", "answers.latency_p50_ms", "answers.latency_p95_ms",
+    }  # fmt: skip
+    assert "hybrid.multi.recall@10" in metrics and "hybrid.single.hit@1" in metrics
+    row = report["per_question"][0]
     assert {"id", "question", "type", "relevant", "modes", "answer"} <= set(row)
     assert {"retrieved", "hit_rank"} <= set(row["modes"]["hybrid"])
+    # one file: the pooled figures are that file's
+    assert data["pooled"]["metrics"] == metrics and "per_question" not in data["pooled"]
 
     table = capsys.readouterr().out
     header = next(line for line in table.splitlines() if line.startswith("retrieval"))
     assert header.split() == ["retrieval", "bm25", "hybrid"]
     mrr = next(line for line in table.splitlines() if line.startswith("mrr@10"))
-    assert mrr.split()[1:] == ["1.000", f"{data['modes']['hybrid']['mrr@10']:.3f}"]
+    assert mrr.split()[1:] == ["1.000", f"{metrics['hybrid.mrr@10']:.3f}"]
+    assert table.startswith("q.jsonl: 6 questions (3 single, 2 multi, 1 null)")
+    assert "pooled" not in table
     markdown = (out / "eval.md").read_text()
     assert "| metric | bm25 | hybrid |" in markdown and "`q3` (hybrid): question q3?" in markdown
+    assert "## Retrieval" in markdown and "### By question type" in markdown
 
 
-def test_plot_is_a_real_png(report: dict, tmp_path: Path) -> None:
+def test_plot_is_a_real_png(report: EvalReport, tmp_path: Path) -> None:
     path = plot_report(report, tmp_path / "charts" / "eval.png")
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -385,28 +416,34 @@ def test_plot_is_a_real_png(report: dict, tmp_path: Path) -> None:
 def test_table_without_answers_or_second_mode() -> None:
     run = run_questions(archive(), QUESTIONS, modes=["hybrid"], progress=False)
     rep = build_report(run)
-    assert rep["answers"] is None and rep["significance"] is None
+    assert rep.answer_mode is None and rep.significance is None
+    assert not [name for name in rep.metrics if name.startswith("answers.")]
     assert "answers" not in format_table(rep) and "## Answers" not in format_markdown(rep)
 
 
 # ------------------------------------------------------------------ gates
 def test_gate_parsing() -> None:
     t = parse_threshold("hybrid.mrr@10=0.7")
-    assert (t.scope, t.metric, t.minimum, t.qtype) == ("hybrid", "mrr@10", 0.7, "")
-    assert parse_threshold("hybrid.multi.recall@10=0.5").qtype == "multi"
-    assert parse_threshold("answers.keyword_recall = 0.5").metric == "keyword_recall"
+    assert (t.name, t.minimum) == (FigureName("hybrid", "mrr@10"), 0.7)
+    assert (t.name.scope, t.name.metric, t.name.qtype) == ("hybrid", "mrr@10", "")
+    assert parse_threshold("hybrid.multi.recall@10=0.5").name.qtype == "multi"
+    assert parse_threshold("answers.keyword_recall = 0.5").name.metric == "keyword_recall"
+    assert str(parse_threshold("bm25.recall@20=0.9", k=20).name) == "bm25.recall@20"
     for spec, message in [
         ("hybrid.mrr=0.7", "unknown metric 'mrr'"),
         ("hybrid.mrr@10", "expected MODE.METRIC=VALUE"),
         ("hybrid.mrr@10=high", "not a number"),
-        ("answers.false_refusal_rate=0.1", "unknown answer metric"),
+        ("answers.false_refusal_rate=0.1", "cannot be gated, lower is better"),
+        ("answers.precision=0.1", "unknown answer metric"),
+        ("hybrid.latency_p50_ms=10", "cannot be gated"),
         ("hybrid.null.mrr@10=0.1", "unknown question type"),
+        ("fuzzy.mrr@10=0.1", "unknown mode 'fuzzy'"),
     ]:
         with pytest.raises(EvalError, match=message):
             parse_threshold(spec)
 
 
-def test_gate_pass_and_fail(report: dict) -> None:
+def test_gate_pass_and_fail(report: EvalReport) -> None:
     assert failures(report, parse_thresholds(["hybrid.mrr@10=0.5", "bm25.hit@1=1"])) == []
     failed = failures(report, parse_thresholds(["hybrid.mrr@10=0.6", "answers.keyword_recall=0.9"]))
     assert len(failed) == 2 and failed[0].startswith("hybrid.mrr@10 = 0.5667 is under 0.6")
@@ -433,3 +470,181 @@ def test_gate_sets_the_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[s
                  progress=False, **common)  # fmt: skip
     with pytest.raises(EvalError, match="unknown mode"):
         run_eval(archive(), path, modes=["fuzzy"], progress=False, **common)
+
+
+# ------------------------------------------------------------------ --k
+def test_k_is_the_retrieval_depth_and_the_metric_cut_off() -> None:
+    double = archive()
+    rep = build_report(run_questions(double, QUESTIONS, modes=["hybrid"], k=2, progress=False))
+    assert {call[4] for call in double.calls} == {2}
+    assert [name for name in rep.metrics if name.count(".") == 1] == [
+        "hybrid.hit@1", "hybrid.hit@2", "hybrid.recall@2", "hybrid.mrr@2", "hybrid.ndcg@2",
+        "hybrid.multi_all@2", "hybrid.latency_p50_ms", "hybrid.latency_p95_ms",
+    ]  # fmt: skip
+    assert not [name for name in rep.metrics if "@10" in name or "@5" in name]
+    # The top 2: q1 finds a at 2, q2 finds b (c at 3 is cut), q3 nothing, q5 e, q6 nothing.
+    assert rep.metrics["hybrid.mrr@2"] == pytest.approx((0.5 + 1 + 0 + 1 + 0) / 5)
+    assert rep.metrics["hybrid.recall@2"] == pytest.approx((1 + 0.5 + 0 + 1 + 0) / 5)
+    assert rep.metrics["hybrid.multi_all@2"] == 0.0  # q2 misses c, q6 misses f and g
+    lines = format_table(rep).splitlines()
+    assert next(line for line in lines if line.startswith("mrr@2")).split()[1:] == ["0.500"]
+    assert next(line for line in lines if line.startswith("single (3): ndcg@2"))
+    wide = build_report(run_questions(archive(), QUESTIONS, modes=["bm25"], k=20, progress=False))
+    assert {"bm25.hit@5", "bm25.hit@20", "bm25.recall@20", "bm25.multi.recall@20"} <= set(
+        wide.metrics
+    )
+    assert wide.metrics["bm25.ndcg@20"] == pytest.approx(1.0)
+
+
+def test_k_names_what_can_be_gated(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "q.jsonl",
+        [{"id": x.id, "question": x.question, "relevant": list(x.relevant), "type": x.type}
+         for x in QUESTIONS],
+    )  # fmt: skip
+    common = dict(modes=["hybrid"], k=2, json_out=None, progress=False)
+    assert run_eval(archive(), path, fail_under=["hybrid.mrr@2=0.5"], **common) == EXIT_OK
+    assert run_eval(archive(), path, fail_under=["hybrid.mrr@2=0.51"], **common) == EXIT_GATE
+    double = archive()
+    with pytest.raises(EvalError, match="unknown metric 'mrr@10' at k=2"):
+        run_eval(double, path, fail_under=["hybrid.mrr@10=0.5"], **common)
+    assert not double.calls  # refused before anything runs
+    with pytest.raises(EvalError, match="at least 1"):
+        run_eval(archive(), path, modes=["hybrid"], k=0, progress=False)
+
+
+# ------------------------------------------------------------------ several question files
+def split_files(folder: Path) -> tuple[Path, Path]:
+    """QUESTIONS in two files; the second reuses the first's ids for other questions."""
+    rows = [
+        {"id": x.id, "question": x.question, "relevant": list(x.relevant), "type": x.type,
+         "answer_keywords": list(x.answer_keywords)} for x in QUESTIONS
+    ]  # fmt: skip
+    second = [{**row, "id": f"q{i}"} for i, row in enumerate(rows[3:], start=1)]
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_jsonl(folder / "a.jsonl", rows[:3]), write_jsonl(folder / "b.jsonl", second)
+
+
+def test_several_files_give_a_table_each_and_the_pooled_figures(
+    report: EvalReport, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = split_files(tmp_path / "q")
+    out = tmp_path / "out"
+    code = run_eval(
+        archive(),
+        [a, b],
+        modes=["hybrid", "bm25"],
+        answers=True,
+        json_out=out / "eval.json",
+        markdown_out=out / "eval.md",
+        fail_under=["hybrid.mrr@10=0.56"],  # pooled 0.5667; a.jsonl alone is 0.5
+        progress=False,
+    )
+    assert code == EXIT_OK
+    data = json.loads((out / "eval.json").read_text())
+    assert list(data["files"]) == ["a.jsonl", "b.jsonl"]
+    first, second = data["files"]["a.jsonl"], data["files"]["b.jsonl"]
+    assert (first["questions"], second["questions"]) == (3, 3)
+    assert [r["id"] for r in second["per_question"]] == ["q1", "q2", "q3"]
+    assert first["metrics"]["hybrid.mrr@10"] == pytest.approx((0.5 + 1 + 0) / 3)
+    assert second["metrics"]["hybrid.mrr@10"] == pytest.approx((1 + 1 / 3) / 2)
+    pooled = data["pooled"]
+    assert pooled["label"] == "pooled" and pooled["files"] == ["a.jsonl", "b.jsonl"]
+    assert pooled["questions"] == 6 and pooled["question_types"] == report.question_types
+    assert "per_question" not in pooled
+    # Pooling the two files is evaluating their questions as one file.
+    for name, value in report.metrics.items():
+        if "latency" not in name:
+            assert pooled["metrics"][name] == pytest.approx(value, nan_ok=True), name
+    assert report.significance is not None
+    assert pooled["significance"] == report.significance.to_json()
+
+    table = capsys.readouterr().out
+    counts = [line for line in table.splitlines() if "questions (" in line]
+    assert [line.split(":")[0] for line in counts] == [
+        "a.jsonl", "b.jsonl", "pooled over a.jsonl, b.jsonl"
+    ]  # fmt: skip
+    assert "6 questions (3 single, 2 multi, 1 null)" in counts[2]
+    assert sum(line.startswith("retrieval") for line in table.splitlines()) == 3
+    assert sum(line.startswith("answers (hybrid)") for line in table.splitlines()) == 3
+    markdown = (out / "eval.md").read_text()
+    assert markdown.startswith("# Newsdesk eval: a.jsonl, b.jsonl")
+    assert (
+        "## a.jsonl" in markdown
+        and "## b.jsonl" in markdown
+        and "## Pooled over 2 files" in markdown
+    )
+    assert "`q3` (hybrid): question q3?" in markdown and "### Retrieval" in markdown
+
+    fails = run_eval(archive(), [a, b], modes=["hybrid"], fail_under=["hybrid.mrr@10=0.57"],
+                     progress=False)  # fmt: skip
+    assert fails == EXIT_GATE
+    assert "FAIL hybrid.mrr@10 = 0.5667 is under 0.57" in capsys.readouterr().err
+
+
+def test_question_files_with_one_name_are_told_apart(tmp_path: Path) -> None:
+    a, _ = split_files(tmp_path / "one")
+    b, _ = split_files(tmp_path / "two")
+    out = tmp_path / "eval.json"
+    run_eval(archive(), [a, b, a], modes=["bm25"], json_out=out, progress=False)
+    assert list(json.loads(out.read_text())["files"]) == [str(a), str(b)]  # a once
+    with pytest.raises(EvalError, match="no question file"):
+        run_eval(archive(), [], modes=["bm25"], progress=False)
+    missing = tmp_path / "missing.jsonl"
+    double = archive()
+    with pytest.raises(EvalFileError, match="no such file"):
+        run_eval(double, [a, missing], modes=["bm25"], progress=False)
+    assert not double.calls  # every file is read before the first question runs
+
+
+SAMPLE_QUESTIONS = {
+    "local.jsonl": [
+        {"id": "q1", "question": "What will the new flood walls cost?",
+         "relevant": ["local/river-flood-defences.md"], "answer_keywords": ["4.2 million"]},
+        {"id": "q2", "question": "Why is the farmers market moving?",
+         "relevant": ["local/market.html"]},
+        {"id": "q3", "question": "What did the library add during its refurbishment?",
+         "relevant": ["local/library-reopens.txt"], "answer_keywords": ["repair cafe"]},
+    ],
+    "elsewhere.jsonl": [
+        {"id": "q1", "question": "What did Russia demand of Ukraine?",
+         "relevant": ["world/ibtimes-russia-urges-kyiv-peace-talks.md"]},
+        {"id": "q2", "question": "How much did the comet brighten in one night?",
+         "relevant": ["science/comet-brightens"], "answer_keywords": ["hundredfold"]},
+        {"id": "q3", "question": "Who scored the winning goal in the 1966 World Cup final?",
+         "relevant": [], "type": "null"},
+    ],
+}  # fmt: skip
+
+
+def newsdesk(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "newsdesk.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=os.environ)
+
+
+def test_eval_command_over_the_sample_archive(sample_index: Path, tmp_path: Path) -> None:
+    """`newsdesk eval` end to end: two question files, --k 3, JSON per file and pooled."""
+    files = [write_jsonl(tmp_path / name, rows) for name, rows in SAMPLE_QUESTIONS.items()]
+    out = tmp_path / "eval.json"
+    args = ["eval", "--index", str(sample_index), "--modes", "bm25,hybrid", "--k", "3"]
+    for path in files:
+        args += ["--questions", str(path)]
+    args += ["--answers", "--json", str(out), "--fail-under", "hybrid.hit@3=0.8"]
+    done = newsdesk(*args)
+    assert done.returncode == 0, done.stderr + done.stdout
+    data = json.loads(out.read_text())
+    assert list(data["files"]) == ["local.jsonl", "elsewhere.jsonl"]
+    for report in data["files"].values():
+        assert report["k"] == 3 and report["modes"] == ["bm25", "hybrid"]
+        for row in report["per_question"]:
+            assert all(len(r["retrieved"]) <= 3 for r in row["modes"].values())
+    pooled = data["pooled"]
+    assert pooled["questions"] == 6 and pooled["question_types"] == {"single": 5, "null": 1}
+    assert pooled["metrics"]["hybrid.hit@3"] >= 0.8 and "hybrid.mrr@10" not in pooled["metrics"]
+    hits = [data["files"][n]["metrics"]["hybrid.hit@3"] for n in ("local.jsonl", "elsewhere.jsonl")]
+    assert pooled["metrics"]["hybrid.hit@3"] == pytest.approx((3 * hits[0] + 2 * hits[1]) / 5)
+    assert "pooled over local.jsonl, elsewhere.jsonl: 6 questions" in done.stdout
+    assert next(line for line in done.stdout.splitlines() if line.startswith("mrr@3"))
+
+    bad = newsdesk("eval", "--questions", "x", "--modes", "bm25,fuzzy")
+    assert bad.returncode == 2 and "unknown mode(s) fuzzy" in bad.stderr

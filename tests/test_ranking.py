@@ -17,10 +17,9 @@ from fakes import HashingEmbedder
 from helpers import make_settings
 
 from newsdesk.assistant import Assistant, build_assistant
-from newsdesk.core.types import ArticleHit, Filters
+from newsdesk.core.types import MODES, ArticleHit, Filters
 from newsdesk.ingest.pipeline import ingest
 
-MODES = ("bm25", "dense", "hybrid")
 SECOND_CHUNK_SHARE = 0.3  # an article scores its best chunk plus this share of its second
 
 # Small chunks (tiktoken tokens), no overlap: a paragraph or two per chunk.

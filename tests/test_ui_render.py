@@ -12,7 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsdesk.core.errors import QuestionError
-from newsdesk.core.types import Answer, Article, ArticleHit, Citation, Filters, Passage
+from newsdesk.core.types import (
+    Answer,
+    Article,
+    ArticleHit,
+    Citation,
+    Filters,
+    IndexStats,
+    Passage,
+)
 from newsdesk.ui import render
 from newsdesk.ui.state import Session, Turn, parse_filters
 
@@ -323,13 +331,15 @@ def test_untrusted_fields_render_inert(payload: str) -> None:
             answer(payload, (), refused=True, retrieved=(ArticleHit("doc-1", 1.0, (p,)),)), 2
         ),
         render.facts_html(
-            {
-                "articles": 1,
-                "sources": [payload],
-                "categories": [payload],
-                "earliest": payload,
-                "latest": payload,
-            }
+            IndexStats(
+                articles=1,
+                chunks=1,
+                sources=(payload,),
+                categories=(payload,),
+                earliest=payload,
+                latest=payload,
+                embedding_model=payload,
+            )
         ),
     ):
         tree = assert_inert(markup)
@@ -391,15 +401,15 @@ def test_error_message_is_one_readable_line() -> None:
 
 
 def test_archive_facts() -> None:
-    stats = {
-        "articles": 2225,
-        "chunks": 9001,
-        "sources": [f"S{i}" for i in range(20)],
-        "categories": ["business", "tech"],
-        "earliest": "2004-01-01",
-        "latest": "2005-12-31",
-        "embedding_model": "all-MiniLM-L6-v2",
-    }
+    stats = IndexStats(
+        articles=2225,
+        chunks=9001,
+        sources=tuple(f"S{i}" for i in range(20)),
+        categories=("business", "tech"),
+        earliest="2004-01-01",
+        latest="2005-12-31",
+        embedding_model="all-MiniLM-L6-v2",
+    )
     tree = assert_inert(render.facts_html(stats))
     assert "2,225 articles" in tree.plain and "9,001 passages" in tree.plain
     assert "2004-01-01 to 2005-12-31" in tree.plain

@@ -92,11 +92,7 @@ def archive_facts(assistant: Assistant) -> tuple[str, list[str], list[str]]:
         stats = assistant.stats()
     except NewsdeskError as exc:
         return render.facts_error_html(str(exc)), [], []
-    return (
-        render.facts_html(stats),
-        render.names_of(stats.get("sources")),
-        render.names_of(stats.get("categories")),
-    )
+    return render.facts_html(stats), list(stats.sources), list(stats.categories)
 
 
 def example_questions(assistant: Assistant, n: int = N_EXAMPLES) -> list[str]:

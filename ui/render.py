@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from newsdesk.core.types import Answer, Article, Citation, Passage
+from newsdesk.core.types import Answer, Article, Citation, IndexStats, Passage
 
 CONTEXT_CHARS = 1200  # article text shown on each side of a cited passage
 MAX_QUESTION_SHOWN = 600
@@ -96,7 +96,7 @@ def answer_html(answer: Answer, turn: int) -> str:
     """The final answer for the chat: escaped text with clickable `[n]`, notices, refusal."""
     if answer.refused:
         return refusal_html(answer, turn)
-    titles = {c.n: c.passage.title or c.passage.doc_id for c in answer.citations}
+    titles = {c.n: c.passage.headline or c.passage.doc_id for c in answer.citations}
     parts = [f'<div class="nd-answer">{_lines(linkify(esc(answer.text), turn, titles))}</div>']
     parts.append(_followup_note(answer))
     if answer.citations:
@@ -133,7 +133,7 @@ def refusal_html(answer: Answer, turn: int) -> str:
             meta = _meta_text(p)
             parts.append(
                 f'<li><a class="nd-cite" href="#{near_id(turn, i)}" '
-                f'data-cite="{near_id(turn, i)}">{esc(p.title or p.doc_id)}</a>'
+                f'data-cite="{near_id(turn, i)}">{esc(p.headline or p.doc_id)}</a>'
                 + (f' <span class="nd-meta">({esc(meta)})</span>' if meta else "")
                 + "</li>"
             )
@@ -280,7 +280,7 @@ def cited_sources_html(answer: Answer, turn: int, articles: Mapping[str, Article
         article = articles.get(doc_id)
         first = cites[0].passage
         labels = "".join(f'<span class="nd-label">[{c.n}]</span>' for c in cites)
-        title = (article.title if article else "") or first.title or doc_id
+        title = (article.headline if article else "") or first.headline or doc_id
         url = (article.url if article else "") or first.url
         meta = _meta_text(article if article else first)
         if all(_fits(article, c.passage) for c in cites):
@@ -304,7 +304,7 @@ def closest_sources_html(answer: Answer, turn: int) -> str:
             f'<span class="nd-anchor" id="{near_id(turn, i)}"></span>'
             f'<span class="nd-passage">{_lines(esc(p.text))}</span>'
         )
-        cards.append(_card(p.title or p.doc_id, _meta_text(p), p.url, body, ""))
+        cards.append(_card(p.headline or p.doc_id, _meta_text(p), p.url, body, ""))
     return "".join(cards)
 
 
@@ -348,18 +348,10 @@ def shorten(text: str, limit: int = 90) -> str:
 
 
 # ------------------------------------------------------------------ archive facts
-def names_of(value: object) -> list[str]:
-    """A stats entry that should be a list of names, as strings ([] for anything else)."""
-    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
-        return []
-    return [str(v) for v in value]
-
-
-def facts_html(stats: Mapping[str, object]) -> str:
+def facts_html(stats: IndexStats) -> str:
     """Number of articles and chunks, date span, sources and categories of the archive."""
 
-    def listed(key: str) -> str:
-        values = names_of(stats.get(key))
+    def listed(values: Sequence[str]) -> str:
         if not values:
             return "\u2013"
         more = len(values) - MAX_LISTED
@@ -367,17 +359,13 @@ def facts_html(stats: Mapping[str, object]) -> str:
             f" and {more} more" if more > 0 else ""
         )
 
-    def count(key: str) -> int:
-        value = stats.get(key)
-        return value if isinstance(value, int) else 0
-
-    earliest, latest = stats.get("earliest") or "?", stats.get("latest") or "?"
+    earliest, latest = stats.earliest or "?", stats.latest or "?"
     return (
         '<div class="nd-facts">'
-        f"<div><b>{count('articles'):,}</b> articles \u00b7 <b>{count('chunks'):,}</b> passages "
+        f"<div><b>{stats.articles:,}</b> articles \u00b7 <b>{stats.chunks:,}</b> passages "
         f"\u00b7 published {esc(earliest)} to {esc(latest)}</div>"
-        f"<div>Sources: {listed('sources')}</div>"
-        f"<div>Categories: {listed('categories')}</div>"
+        f"<div>Sources: {listed(stats.sources)}</div>"
+        f"<div>Categories: {listed(stats.categories)}</div>"
         "</div>"
     )
 

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from newsdesk.core.types import Mode
+
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 
 
@@ -46,7 +48,7 @@ class Settings(BaseSettings):
     url_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
 
     # Retrieval.
-    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    mode: Mode = "hybrid"
     k: int = Field(default=10, ge=1, le=200)
 
     # Answering.

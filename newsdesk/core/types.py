@@ -7,6 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Literal, get_args
+
+from newsdesk.core.text import readable_title
+
+# How retrieval ranks: BM25 and dense (cosine) search, or their fusion.
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[Mode, ...] = get_args(Mode)
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,11 @@ class Article:
     url: str = ""
     category: str = ""
     author: str = ""
+
+    @property
+    def headline(self) -> str:
+        """The title as a reader should see it (a wire headline in capitals, sentence-cased)."""
+        return readable_title(self.title, self.text)
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,11 @@ class Passage:
     similarity: float = 0.0  # cosine similarity of the chunk to the question (dense evidence)
     lexical: float = 0.0  # BM25 score of the chunk (lexical evidence)
 
+    @property
+    def headline(self) -> str:
+        """The title as a reader should see it (a wire headline in capitals, sentence-cased)."""
+        return readable_title(self.title, self.text)
+
 
 @dataclass(frozen=True)
 class ArticleHit:
@@ -120,3 +137,31 @@ class Composed:
     citations: tuple[Citation, ...]
     unsupported: tuple[str, ...] = ()
     notice: str = ""
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What an index holds: counts, names, the date span and the embedding model it is built
+    with. `aliases` counts duplicate files folded into an article they repeat."""
+
+    articles: int
+    chunks: int
+    aliases: int = 0
+    sources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    earliest: str | None = None  # ISO 8601 date of the oldest dated article
+    latest: str | None = None
+    embedding_model: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `newsdesk stats --json` object (its keys and their order are a contract)."""
+        return {
+            "articles": self.articles,
+            "chunks": self.chunks,
+            "sources": list(self.sources),
+            "earliest": self.earliest,
+            "latest": self.latest,
+            "embedding_model": self.embedding_model,
+            "aliases": self.aliases,
+            "categories": list(self.categories),
+        }
