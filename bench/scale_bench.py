@@ -26,7 +26,7 @@ from typing import Any
 from bench.measure import bench_env, run_process
 from bench.query_bench import run_probe
 from bench.synthetic import DIMENSION, Generator
-from newsdesk.ingest.pipeline import chunk_metadata
+from newsdesk.store.schema import chunk_metadata
 
 BUILD_STAMP = "scale-build.json"
 BUILD_FORMAT = 2  # 2: the real index's articles inside, no chunk texts in Chroma

@@ -2,11 +2,14 @@
 
 Idempotent (ids derive from content; unchanged articles are skipped by hash before anything is
 embedded), deduplicating (identical texts are stored once, extra doc_ids become aliases) and
-crash-safe (see `Index.recover`: vector writes are logged as intents before they happen, and an
-article counts as stored only once the ledger transaction that records it has committed).
+crash-safe: every write goes through `Index.store` / `add_aliases` / `remove`, which own the
+protocol (intent log, one transaction that makes an article count, alias promotion; see
+`newsdesk.store.index`). This module only reads the ledger.
 
 Reading and chunking run in a background thread; each batch is embedded in another while the
-main thread stores the batch before it (only the main thread touches the index).
+main thread stores the batch before it (only the main thread touches the index). The embedding
+thread also counts each chunk's word pieces: a chunk longer than the model's limit is silently
+cut by the model, so ingest warns once and reports how many were.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +34,7 @@ from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_
 from newsdesk.ingest.chunking import chunk_text
 from newsdesk.ingest.loaders import Source, discover, load
 from newsdesk.store import lexical, schema
-from newsdesk.store.index import OP_ADD, OP_DELETE, Index
+from newsdesk.store.index import Alias, Index, NewText
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,7 @@ class IngestReport:
     duplicates: int = 0
     chunks_added: int = 0
     chunks_removed: int = 0
+    chunks_truncated: int = 0  # longer than the embedding model's limit: it read only the start
     errors: list[IngestError] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -64,16 +69,19 @@ class IngestReport:
             "duplicates": self.duplicates,
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
+            "chunks_truncated": self.chunks_truncated,
             "errors": [{"path": e.path, "reason": e.reason} for e in self.errors],
             "seconds": round(self.seconds, 3),
         }
 
     def summary(self) -> str:
+        truncated = f", {self.chunks_truncated} truncated" if self.chunks_truncated else ""
         return (
             f"{self.files_seen} files: {self.articles_added} added, {self.articles_updated} "
             f"updated, {self.articles_unchanged} unchanged, {self.duplicates} duplicates, "
             f"{self.articles_removed} removed; {self.chunks_added} chunks added, "
-            f"{self.chunks_removed} removed; {len(self.errors)} errors; {self.seconds:.1f}s"
+            f"{self.chunks_removed} removed{truncated}; {len(self.errors)} errors; "
+            f"{self.seconds:.1f}s"
         )
 
 
@@ -87,41 +95,31 @@ class _Loaded:
     failed: bool  # the whole source failed to load
 
 
-@dataclass
-class _New:
-    article: Article
-    content: str
-    chunks: list[Chunk]
-    source: Source
-    old: str | None
+@dataclass(frozen=True)
+class _Embedded:
+    """A batch's vectors, and how many of its texts the model had to cut."""
+
+    vectors: np.ndarray
+    truncated: int  # texts over the model's limit
+    longest: int  # word pieces of the longest text
+
+
+def _embed(embedder: Embedder, texts: list[str]) -> _Embedded:
+    """In the embedding thread: count the batch's word pieces (one batched tokenizer call),
+    then embed it."""
+    counts = embedder.count_tokens(texts)
+    vectors = embedder.embed_documents(texts)
+    over = sum(n > embedder.max_tokens for n in counts)
+    return _Embedded(vectors, over, max(counts, default=0))
 
 
 @dataclass
 class _Pending:
     """A batch whose vectors are being computed, stored once they are."""
 
-    batch: list[_New]
-    deferred: list[tuple[Article, str, Source]]
-    ids: list[str]
-    metas: list[dict[str, Any]]
-    vectors: Future[np.ndarray]
-
-
-def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        schema.META_DOC_ID: article.doc_id,
-        schema.META_POSITION: chunk.position,
-        schema.META_START: chunk.start,
-        schema.META_END: chunk.end,
-        schema.META_TITLE: article.title,
-        schema.META_SOURCE: article.source,
-        schema.META_CATEGORY: article.category,
-    }
-    day = schema.day_number(article.published)
-    if day is not None:
-        meta[schema.META_PUBLISHED] = article.published
-        meta[schema.META_DAY] = day
-    return meta
+    batch: list[NewText]
+    deferred: list[Alias]  # doc_ids whose text is in this batch or the one before
+    embedded: Future[_Embedded]
 
 
 class _Ingest:
@@ -132,12 +130,13 @@ class _Ingest:
         self._embedder_factory = embedder
         self._embedder: Embedder | None = None
         self.report = IngestReport()
-        self.batch: list[_New] = []
+        self.longest = 0  # word pieces of the longest chunk embedded
+        self.batch: list[NewText] = []
         self.batch_hashes: set[str] = set()
         self.in_flight_hashes: set[str] = set()  # texts of the batch being embedded
         self._in_flight: _Pending | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self.deferred: list[tuple[Article, str, Source]] = []  # aliases of texts in the batch
+        self.deferred: list[Alias] = []  # aliases of texts in the batch or being embedded
 
     @property
     def embedder(self) -> Embedder:
@@ -159,15 +158,12 @@ class _Ingest:
             return
         if content in self.batch_hashes or content in self.in_flight_hashes:
             # its text is being embedded: store this doc_id as an alias once that is stored
-            self.deferred.append((article, content, src))
+            self.deferred.append(Alias(article, content, src.origin, src.rel))
             self.report.duplicates += 1
             return
         if self.ledger.has_text(content):
-            with self.ledger.transaction():
-                self.ledger.put_article(article, content, src.origin, src.rel)
-                doomed = self._release(old)
-                self._log_deletes(doomed)
-            self._finish_deletes(doomed)
+            written = self.index.add_aliases([Alias(article, content, src.origin, src.rel)])
+            self.report.chunks_removed += written.chunks_removed
             self.report.duplicates += 1
             return
         if chunks is None:
@@ -175,7 +171,7 @@ class _Ingest:
         if not chunks:
             self.report.errors.append(IngestError(article.doc_id, "no text to index"))
             return
-        self.batch.append(_New(article, content, chunks, src, old))
+        self.batch.append(NewText(article, content, chunks, src.origin, src.rel))
         self.batch_hashes.add(content)
         if old is None:
             self.report.articles_added += 1
@@ -192,39 +188,6 @@ class _Ingest:
             overlap=self.settings.chunk_overlap,
         )
 
-    def _release(self, old: str | None) -> list[str]:
-        if old is None:
-            return []
-        doomed, new_canonical = self.ledger.release(old)
-        if new_canonical is not None:
-            article = self.ledger.article(new_canonical)
-            ids = self.ledger.chunk_ids(old)
-            if article is not None and ids:
-                chunks = self.ledger.get_chunks(ids)
-                metas = []
-                for cid in ids:
-                    c = chunks[cid]
-                    metas.append(
-                        chunk_metadata(
-                            article,
-                            Chunk(cid, new_canonical, c.position, c.start, c.end, c.text, 0),
-                        )
-                    )
-                self.index.vectors.update_metadata(ids, metas)
-        return doomed
-
-    def _log_deletes(self, doomed: list[str]) -> None:
-        if doomed:
-            self.ledger.add_pending(doomed, OP_DELETE)
-            self.ledger.bump_generation()
-        self.report.chunks_removed += len(doomed)
-
-    def _finish_deletes(self, doomed: list[str]) -> None:
-        if doomed:
-            self.index.vectors.delete(doomed)
-            with self.ledger.transaction():
-                self.ledger.clear_pending(OP_DELETE, doomed)
-
     # ------------------------------------------------------------ write
     def flush(self) -> None:
         """Start embedding the current batch in the background, then store the batch before
@@ -232,19 +195,16 @@ class _Ingest:
         to Chroma and the ledger. Only this thread touches the index, in batch order."""
         if not self.batch:
             return
-        ids: list[str] = []
-        texts: list[str] = []
-        metas: list[dict[str, Any]] = []
-        for item in self.batch:
-            for c in item.chunks:
-                ids.append(c.chunk_id)
-                texts.append(schema.embedding_text(item.article.title, c.text))
-                metas.append(chunk_metadata(item.article, c))
+        texts = [
+            schema.embedding_text(item.article.title, c.text)
+            for item in self.batch
+            for c in item.chunks
+        ]
         embedder = self.embedder  # loaded and checked here, not in the worker
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
-        vectors = self._pool.submit(embedder.embed_documents, texts)
-        pending = _Pending(self.batch, self.deferred, ids, metas, vectors)
+        embedded = self._pool.submit(_embed, embedder, texts)
+        pending = _Pending(self.batch, self.deferred, embedded)
         self.in_flight_hashes = self.batch_hashes
         self.batch, self.batch_hashes, self.deferred = [], set(), []
         previous, self._in_flight = self._in_flight, pending
@@ -259,8 +219,18 @@ class _Ingest:
             self._store(pending)
         self.in_flight_hashes = set()
         if self.deferred:  # aliases of texts the last batch stored
-            self._store_aliases(self.deferred)
+            written = self.index.add_aliases(self.deferred)
+            self.report.chunks_removed += written.chunks_removed
             self.deferred = []
+        if self.report.chunks_truncated:
+            log.warning(
+                "%d chunks are longer than the embedding model's limit of %d word pieces "
+                "(the longest has %d) and were embedded from their start only; a smaller "
+                "chunk_tokens (in a new index) avoids this",
+                self.report.chunks_truncated,
+                self.embedder.max_tokens,
+                self.longest,
+            )
 
     def close(self) -> None:
         if self._pool is not None:
@@ -268,51 +238,16 @@ class _Ingest:
             self._pool = None
 
     def _store(self, pending: _Pending) -> None:
-        vectors = pending.vectors.result()
-        ids = pending.ids
-        with self.ledger.transaction():
-            self.ledger.add_pending(ids, OP_ADD)
-        self.index.vectors.upsert(ids, vectors, pending.metas)
-        doomed: list[str] = []
-        with self.ledger.transaction():
-            for item in pending.batch:
-                self.ledger.put_text(item.article, item.content, item.chunks)
-                self.ledger.put_article(
-                    item.article, item.content, item.source.origin, item.source.rel
-                )
-                doomed += self._release(item.old)
-            doomed += self._put_aliases(pending.deferred)
-            self.ledger.clear_pending(OP_ADD, ids)
-            self.ledger.bump_generation()
-            self._log_deletes(doomed)
-        self._finish_deletes(doomed)
-        self.report.chunks_added += len(ids)
-
-    def _put_aliases(self, deferred: list[tuple[Article, str, Source]]) -> list[str]:
-        """Record doc_ids whose text is stored (inside the caller's transaction)."""
-        doomed: list[str] = []
-        for alias, content, src in deferred:
-            old = self.ledger.article_hash(alias.doc_id)
-            self.ledger.put_article(alias, content, src.origin, src.rel)
-            if old != content:
-                doomed += self._release(old)
-        return doomed
-
-    def _store_aliases(self, deferred: list[tuple[Article, str, Source]]) -> None:
-        with self.ledger.transaction():
-            doomed = self._put_aliases(deferred)
-            self.ledger.bump_generation()
-            self._log_deletes(doomed)
-        self._finish_deletes(doomed)
+        embedded = pending.embedded.result()
+        self.report.chunks_truncated += embedded.truncated
+        self.longest = max(self.longest, embedded.longest)
+        written = self.index.store(pending.batch, embedded.vectors, pending.deferred)
+        self.report.chunks_added += written.chunks_added
+        self.report.chunks_removed += written.chunks_removed
 
     def remove(self, doc_id: str) -> None:
-        old = self.ledger.article_hash(doc_id)
-        with self.ledger.transaction():
-            self.ledger.delete_article(doc_id)
-            doomed = self._release(old)
-            self.ledger.bump_generation()
-            self._log_deletes(doomed)
-        self._finish_deletes(doomed)
+        written = self.index.remove(doc_id)
+        self.report.chunks_removed += written.chunks_removed
         self.report.articles_removed += 1
 
 
@@ -463,8 +398,6 @@ EXAMPLES_FILE = ".newsdesk-questions"
 def _store_example_questions(index: Index, inputs: Sequence[str]) -> None:
     """An archive folder may suggest questions for the UI: one per line in a hidden
     `.newsdesk-questions` file at its top. They are kept in the ledger."""
-    from pathlib import Path
-
     questions: list[str] = []
     for raw in inputs:
         path = Path(raw) / EXAMPLES_FILE
@@ -472,16 +405,11 @@ def _store_example_questions(index: Index, inputs: Sequence[str]) -> None:
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
             questions += [q.strip() for q in lines if q.strip() and not q.startswith("#")]
     if questions:
-        import json
-
-        with index.ledger.transaction():
-            index.ledger.set_meta("example_questions", json.dumps(questions[:20]))
+        index.record_example_questions(questions[:20])
 
 
 def _origins_of(inputs: Sequence[str]) -> set[str]:
     """Origins of the inputs (also of folders that are now empty), as loaders name them."""
-    from pathlib import Path
-
     out = set()
     for raw in inputs:
         if raw.startswith(("http://", "https://")):
@@ -491,4 +419,4 @@ def _origins_of(inputs: Sequence[str]) -> set[str]:
     return out
 
 
-__all__ = ["IngestReport", "NewsdeskError", "chunk_metadata", "ingest"]
+__all__ = ["IngestReport", "NewsdeskError", "ingest"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import shutil
@@ -13,12 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE, SHARED_DATA, make_settings
+from helpers import SAMPLE, SHARED_DATA, make_settings
 
 from newsdesk.core.errors import ConfigError, EmbeddingModelMismatchError, IndexCorruptError
+from newsdesk.core.types import Article
+from newsdesk.ingest.chunking import chunk_text
 from newsdesk.ingest.pipeline import ingest
-from newsdesk.store import lexical
-from newsdesk.store.index import Index
+from newsdesk.store import lexical, schema
+from newsdesk.store.index import Alias, Index, NewText
 from newsdesk.store.ledger import Ledger
 
 
@@ -63,12 +66,36 @@ def assert_consistent(snap: dict[str, object]) -> None:
     assert snap["pending"] == []
 
 
+def new_text(article: Article, origin: str = "test") -> NewText:
+    """`article` chunked with the default settings, as ingest would hand it to the index."""
+    content = schema.content_hash(article.title, article.text)
+    return NewText(
+        article,
+        content,
+        chunk_text(content, article.text, max_tokens=200, overlap=40),
+        origin,
+        article.doc_id,
+    )
+
+
+def vectors_of(embedder, texts: list[NewText]):  # type: ignore[no-untyped-def]
+    return embedder.embed_documents(
+        [schema.embedding_text(t.article.title, c.text) for t in texts for c in t.chunks]
+    )
+
+
+def chroma_metadata(idx: Index, ids: list[str]) -> dict[str, dict[str, object]]:
+    """What Chroma holds as each chunk's metadata (read straight from the collection)."""
+    got = idx.vectors._coll().get(ids=ids, include=["metadatas"])
+    return dict(zip(got["ids"], got["metadatas"], strict=True))
+
+
 def test_sample_archive_ingests_every_format(sample_index: Path) -> None:
     led = Ledger.open(sample_index, create=False)
     try:
         stats = led.stats()
-        assert stats["articles"] == 6
-        assert stats["embedding_model"] == "all-MiniLM-L6-v2"
+        assert stats.articles == 6
+        assert stats.embedding_model == "all-MiniLM-L6-v2"
         ids = set(led.all_article_hashes())
         assert "world/ibtimes-russia-urges-kyiv-peace-talks.md" in ids
         assert "science/comet-brightens" in ids  # a JSON record's id
@@ -90,6 +117,8 @@ def test_reingest_is_a_noop_and_update_replaces_chunks(tmp_path: Path, embedder)
     shutil.copytree(SAMPLE, folder)
     settings = make_settings(tmp_path / "index")
     first = ingest(settings, [str(folder)], embedder=embedder)
+    assert first.chunks_truncated == 0  # default chunking fits the model's limit
+    assert "truncated" not in first.summary()
     before = snapshot(tmp_path / "index")
 
     again = ingest(settings, [str(folder)], embedder=embedder)
@@ -135,7 +164,7 @@ def test_duplicates_are_embedded_once_and_recorded_as_aliases(tmp_path: Path, em
     led = Ledger.open(tmp_path / "index", create=False)
     try:
         assert led.all_aliases() == {"world/y.txt": "sport/x.txt"}
-        assert led.stats()["articles"] == 2
+        assert led.stats().articles == 2
     finally:
         led.close()
     # Removing the original promotes the alias; the shared chunks stay.
@@ -150,6 +179,101 @@ def test_duplicates_are_embedded_once_and_recorded_as_aliases(tmp_path: Path, em
     finally:
         led.close()
     assert_consistent(snapshot(tmp_path / "index"))
+
+
+def test_index_store_alias_promotion_and_remove(tmp_path: Path, embedder) -> None:
+    """The index's write verbs on their own: each leaves ledger and Chroma in step, bumps the
+    generation when readers must reload, and a promoted alias's metadata reaches Chroma."""
+    idx = Index.open(make_settings(tmp_path / "index"), create=True)
+    try:
+        led = idx.ledger
+        original = Article(
+            "sport/x.txt",
+            "Harbour crane collapse",
+            ARTICLE,
+            "Port News",
+            "2024-03-04",
+            category="sport",
+        )
+        other = Article("z.txt", "Another story", "Something else entirely happened in town.")
+        texts = [new_text(original), new_text(other)]
+        ids = [c.chunk_id for c in texts[0].chunks]
+        generation = led.generation
+
+        written = idx.store(texts, vectors_of(embedder, texts))
+        assert written.chunks_added == sum(len(t.chunks) for t in texts)
+        assert written.chunks_removed == 0 and led.generation == generation + 1
+        assert_consistent(snapshot(tmp_path / "index"))
+        assert {m["doc_id"] for m in chroma_metadata(idx, ids).values()} == {"sport/x.txt"}
+
+        copy = Article(
+            "world/y.txt", original.title, ARTICLE, "Wire", "2024-03-05", category="world"
+        )
+        written = idx.add_aliases([Alias(copy, texts[0].content, "test", copy.doc_id)])
+        assert (written.chunks_added, written.chunks_removed) == (0, 0)
+        assert led.all_aliases() == {"world/y.txt": "sport/x.txt"}
+        assert led.generation == generation + 1  # chunks and canonicals unchanged
+
+        written = idx.remove("sport/x.txt")  # the alias is promoted, the chunks stay
+        assert written.chunks_removed == 0 and led.generation == generation + 2
+        assert led.all_aliases() == {} and led.canonical(texts[0].content) == "world/y.txt"
+        metas = chroma_metadata(idx, ids)
+        assert {m["doc_id"] for m in metas.values()} == {"world/y.txt"}
+        assert {(m["source"], m["category"], m["published"]) for m in metas.values()} == {
+            ("Wire", "world", "2024-03-05")
+        }
+
+        written = idx.remove("world/y.txt")  # the last article of the text: its chunks go
+        assert written.chunks_removed == len(ids) and led.generation == generation + 3
+        assert not idx.vectors.embeddings(ids)
+        snap = snapshot(tmp_path / "index")
+        assert_consistent(snap)
+        assert [a for a, _ in snap["articles"]] == ["z.txt"]  # type: ignore[union-attr]
+    finally:
+        idx.close()
+
+
+def test_index_writes_refuse_what_would_break_the_index(tmp_path: Path, embedder) -> None:
+    idx = Index.open(make_settings(tmp_path / "index"), create=True)
+    try:
+        text = new_text(Article("a.txt", "Harbour", ARTICLE))
+        with pytest.raises(ValueError, match="one vector per chunk"):
+            idx.store([text], vectors_of(embedder, [text])[:0])
+        stray = Alias(Article("b.txt", "Harbour", ARTICLE), text.content, "test", "b.txt")
+        with pytest.raises(ValueError, match="not stored"):
+            idx.add_aliases([stray])
+        assert idx.ledger.all_article_hashes() == {} and idx.vectors.count() == 0
+        assert idx.ledger.pending("add") == []
+    finally:
+        idx.close()
+
+
+def test_chunks_over_the_model_limit_are_counted_and_warned_once(
+    tmp_path: Path, embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """chunk_tokens=1024 (cl100k tokens) makes chunks far over MiniLM's 256 word pieces."""
+    folder = tmp_path / "news"
+    body = ARTICLE.split("\n", 2)[2]
+    write(folder / "long.txt", "Harbour inquiry\n\n" + " ".join([body.strip()] * 20) + "\n")
+    write(folder / "short.txt", "Another story\n\nSomething else entirely happened in town.\n")
+    settings = make_settings(tmp_path / "index", chunk_tokens=1024, ingest_batch_chunks=1)
+    with caplog.at_level(logging.WARNING, logger="newsdesk.ingest.pipeline"):
+        report = ingest(settings, [str(folder)], embedder=embedder)
+    led = Ledger.open(tmp_path / "index", create=False)
+    try:
+        counts = embedder.count_tokens(
+            [schema.embedding_text(c.title, c.text) for c in led.iter_chunks()]
+        )
+    finally:
+        led.close()
+    over = [n for n in counts if n > embedder.max_tokens]
+    assert report.chunks_truncated == len(over) > 0
+    assert report.chunks_truncated < report.chunks_added  # the short article fits
+    assert report.to_json()["chunks_truncated"] == len(over)
+    assert f"{len(over)} truncated" in report.summary()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings  # once per ingest, not once per batch
+    assert f"{len(over)} chunks" in warnings[0] and f"the longest has {max(counts)}" in warnings[0]
 
 
 @pytest.mark.parametrize("batch_chunks", [1, 512])
@@ -231,6 +355,7 @@ def test_cli_ingest_json_contract_and_exit_codes(tmp_path: Path) -> None:
         "duplicates",
         "chunks_added",
         "chunks_removed",
+        "chunks_truncated",
         "errors",
         "seconds",
     }
@@ -366,7 +491,7 @@ def test_shared_archive_counts_and_noop_rerun(shared_index: Path, embedder) -> N
         aliases = led.all_aliases()
     finally:
         led.close()
-    assert stats["articles"] == 2128
+    assert stats.articles == 2128
     assert len(aliases) == 98 and len(set(aliases.values())) == 98
     again = ingest(make_settings(shared_index), [str(SHARED_DATA)], embedder=embedder)
     assert again.articles_added == 0 and again.articles_removed == 0

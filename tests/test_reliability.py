@@ -3,6 +3,9 @@
 Each gets a clear one-line error, nothing half-written counts as done, a read-only index still
 answers, and after space is freed a re-run completes with a consistent index. The mounts are
 real tmpfs file systems (root, or CAP_SYS_ADMIN, is needed; the tests skip without it).
+
+Also writes interrupted between the steps of the index's write protocol (a failure injected at
+one step): what the intent log left behind is exactly what the next open's repair finishes.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE, SEED_QUESTION, make_settings
-from test_ingest import assert_consistent, snapshot
+from helpers import SAMPLE, SEED_QUESTION, make_settings
+from test_ingest import ARTICLE, assert_consistent, chroma_metadata, new_text, snapshot, vectors_of
 
 from newsdesk.assistant import Assistant, build_answerer
 from newsdesk.core.errors import IndexWriteError
+from newsdesk.core.types import Article
 from newsdesk.ingest.pipeline import ingest
 from newsdesk.retriever.search import Searcher
+from newsdesk.store.index import Alias, Index
 from newsdesk.store.ledger import Ledger
 
 SEED_DOC = "world/ibtimes-russia-urges-kyiv-peace-talks.md"
@@ -107,9 +112,10 @@ def test_read_only_index_answers_and_refuses_writes_clearly(
     # Reading needs no write: the ledger is opened immutable, Chroma from a private copy.
     searcher = Searcher.open(settings, embedder=embedder)
     try:
-        answer = Assistant(settings, searcher, build_answerer(settings)).ask(SEED_QUESTION)
+        assistant = Assistant(settings, searcher, build_answerer(settings))
+        answer = assistant.ask(SEED_QUESTION)
         assert not answer.refused and answer.citations[0].passage.doc_id == SEED_DOC
-        assert searcher.stats()["articles"] == 6
+        assert assistant.stats().articles == 6
     finally:
         searcher.close()
     stats = cli("stats", "--index", str(index), "--json")
@@ -181,6 +187,95 @@ def stored_articles(index: Path) -> list[str]:
         return sorted(ledger.all_article_hashes())
     finally:
         ledger.close()
+
+
+# ------------------------------------------------------------------ interrupted writes
+
+
+def _fail(*args: object, **kwargs: object) -> None:
+    raise IndexWriteError("injected failure")
+
+
+def test_a_store_failing_before_its_commit_is_undone_on_the_next_open(
+    tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path / "index")
+    idx = Index.open(settings, create=True)
+    text = new_text(Article("a.txt", "Harbour crane collapse", ARTICLE))
+    ids = [c.chunk_id for c in text.chunks]
+    try:
+        monkeypatch.setattr(idx.ledger, "put_text", _fail)  # after the upsert, in the commit
+        with pytest.raises(IndexWriteError):
+            idx.store([text], vectors_of(embedder, [text]))
+        # The vectors were written and the intent log says so; nothing counts as stored.
+        assert sorted(idx.ledger.pending("add")) == sorted(ids)
+        assert idx.vectors.all_ids() == set(ids)
+        assert idx.ledger.all_article_hashes() == {}
+    finally:
+        idx.close()
+    idx = Index.open(settings, create=False)
+    try:
+        assert idx.recover() == len(ids)
+    finally:
+        idx.close()
+    snap = snapshot(tmp_path / "index")
+    assert_consistent(snap)
+    assert snap["vectors"] == []
+
+
+def test_deletes_failing_after_their_commit_are_finished_on_the_next_open(
+    tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path / "index")
+    idx = Index.open(settings, create=True)
+    text = new_text(Article("a.txt", "Harbour crane collapse", ARTICLE))
+    ids = [c.chunk_id for c in text.chunks]
+    try:
+        idx.store([text], vectors_of(embedder, [text]))
+        monkeypatch.setattr(idx.vectors, "delete", _fail)
+        with pytest.raises(IndexWriteError):
+            idx.remove("a.txt")
+        # The removal counts (committed with its intents); the vectors are still there.
+        assert idx.ledger.all_article_hashes() == {}
+        assert sorted(idx.ledger.pending("delete")) == sorted(ids)
+        assert idx.vectors.all_ids() == set(ids)
+    finally:
+        idx.close()
+    idx = Index.open(settings, create=False)
+    try:
+        assert idx.recover() == len(ids)
+    finally:
+        idx.close()
+    snap = snapshot(tmp_path / "index")
+    assert_consistent(snap)
+    assert snap["vectors"] == []
+
+
+def test_a_promotion_failing_before_its_commit_is_redone_by_the_next_write(
+    tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Chroma metadata of a promoted alias is rewritten before the commit: if the commit
+    fails the old canonical still stands, and removing it again rewrites the metadata again."""
+    idx = Index.open(make_settings(tmp_path / "index"), create=True)
+    original = Article("x.txt", "Harbour crane collapse", ARTICLE, category="sport")
+    copy = Article("y.txt", original.title, ARTICLE, category="world")
+    text = new_text(original)
+    ids = [c.chunk_id for c in text.chunks]
+    try:
+        idx.store([text], vectors_of(embedder, [text]), [Alias(copy, text.content, "t", "y.txt")])
+        with monkeypatch.context() as patch:
+            patch.setattr(idx.ledger, "bump_generation", _fail)  # the commit's last statement
+            with pytest.raises(IndexWriteError):
+                idx.remove("x.txt")
+        assert idx.ledger.canonical(text.content) == "x.txt"  # rolled back
+        assert idx.ledger.all_aliases() == {"y.txt": "x.txt"}
+        idx.remove("x.txt")
+        assert idx.ledger.canonical(text.content) == "y.txt"
+        metas = chroma_metadata(idx, ids).values()
+        assert {(m["doc_id"], m["category"]) for m in metas} == {("y.txt", "world")}
+    finally:
+        idx.close()
+    assert_consistent(snapshot(tmp_path / "index"))
 
 
 # ------------------------------------------------------------------ questions at the CLI

@@ -3,6 +3,11 @@
 It records which articles are stored (and under which content), every chunk's text and offsets,
 aliases of exact duplicates, the index's identity (embedding model, chunking), and an intent log
 of vector-store writes so that a crash at any moment can be repaired on the next open.
+
+The write methods here are single statements for `newsdesk.store.index.Index`, which owns the
+protocol that keeps the ledger and the vector store in step (the order of intents, commits and
+vector writes). Ingest writes only through `Index`; only bench/scale_bench.py, growing a
+throwaway index, writes rows directly.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsdesk.core.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
-from newsdesk.core.types import Article, Chunk
+from newsdesk.core.text import readable_title
+from newsdesk.core.types import Article, Chunk, IndexStats
 from newsdesk.store import schema
 
 _DDL = """
@@ -175,14 +182,6 @@ class Ledger:
         rows = self._conn.execute("SELECT doc_id, file FROM articles WHERE origin=?", (origin,))
         return {str(a): str(b) for a, b in rows}
 
-    def aliases(self, content_hash: str) -> list[str]:
-        rows = self._conn.execute(
-            "SELECT a.doc_id FROM articles a JOIN texts t ON a.content_hash=t.content_hash "
-            "WHERE a.content_hash=? AND a.doc_id != t.doc_id ORDER BY a.doc_id",
-            (content_hash,),
-        )
-        return [str(r[0]) for r in rows]
-
     def all_aliases(self) -> dict[str, str]:
         """alias doc_id -> canonical doc_id, for every duplicate in the index."""
         rows = self._conn.execute(
@@ -243,43 +242,47 @@ class Ledger:
             out.update({r[0]: StoredChunk(*r) for r in rows})
         return out
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> IndexStats:
         c = self._conn
-        sources = [
+        sources = tuple(
             str(r[0])
             for r in c.execute(
                 "SELECT DISTINCT source FROM texts WHERE source != '' ORDER BY source"
             )
-        ]
-        categories = [
+        )
+        categories = tuple(
             str(r[0])
             for r in c.execute(
                 "SELECT DISTINCT category FROM texts WHERE category != '' ORDER BY category"
             )
-        ]
+        )
         earliest, latest = c.execute(
             "SELECT MIN(published), MAX(published) FROM texts WHERE published != ''"
         ).fetchone()
-        return {
-            "articles": c.execute("SELECT COUNT(*) FROM texts").fetchone()[0],
-            "chunks": c.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
-            "aliases": c.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-            - c.execute("SELECT COUNT(*) FROM texts").fetchone()[0],
-            "sources": sources,
-            "categories": categories,
-            "earliest": earliest or None,
-            "latest": latest or None,
-            "embedding_model": self.get_meta("embedding_model"),
-        }
+        articles = int(c.execute("SELECT COUNT(*) FROM texts").fetchone()[0])
+        files = int(c.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+        return IndexStats(
+            articles=articles,
+            chunks=int(c.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]),
+            aliases=files - articles,
+            sources=sources,
+            categories=categories,
+            earliest=str(earliest) if earliest else None,
+            latest=str(latest) if latest else None,
+            embedding_model=self.get_meta("embedding_model"),
+        )
 
     def titles(self, limit: int) -> list[tuple[str, str]]:
-        """(doc_id, title) of the most recent articles (undated last), for example questions."""
+        """(doc_id, title) of the most recent articles (undated last), for example questions;
+        an all-capitals wire headline comes sentence-cased from its own text."""
         rows = self._conn.execute(
-            "SELECT doc_id, title FROM texts ORDER BY published DESC, doc_id LIMIT ?", (limit,)
+            "SELECT doc_id, title, substr(text, 1, 4000) FROM texts "
+            "ORDER BY published DESC, doc_id LIMIT ?",
+            (limit,),
         )
-        return [(str(a), str(b)) for a, b in rows]
+        return [(str(a), readable_title(str(b), str(c))) for a, b, c in rows]
 
-    # ---------------------------------------------------------------- writes
+    # ---------------------------------------------------------------- writes (for Index)
     def put_text(self, article: Article, content: str, chunks: list[Chunk]) -> None:
         """Record new content and its chunks (inside a transaction)."""
         self._conn.execute(
@@ -404,3 +407,93 @@ class Ledger:
             for canon, alias in rows:
                 out[str(canon)].append(str(alias))
         return out
+
+    def all_chunk_ids(self) -> set[str]:
+        """The id of every stored chunk."""
+        return {str(r[0]) for r in self._conn.execute("SELECT chunk_id FROM chunks")}
+
+    def latest_published(self) -> str | None:
+        """The newest publication date (ISO 8601 text) of any article, or None if none is
+        dated."""
+        row = self._conn.execute("SELECT MAX(published) FROM texts WHERE published != ''")
+        latest = row.fetchone()[0]
+        return str(latest) if latest else None
+
+    # ---------------------------------------------------------------- concurrent readers
+    def readers(self) -> LedgerReaders:
+        """Read-only connections to this ledger's file, one per thread that reads."""
+        return LedgerReaders(self.path)
+
+
+class LedgerReaders:
+    """Read-only views of one ledger, each thread its own SQLite connection (opened on first
+    use), so that threads read at the same time: in WAL mode SQLite runs any number of readers
+    beside each other and beside the one writer, where a shared connection makes them queue.
+
+    `ledger()` is the calling thread's `Ledger` (writes through it fail); `snapshot()` the same
+    inside one read transaction, so that all it reads comes from one committed state.
+    Connections of threads that have ended are closed when another thread opens one.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()  # guards _open, taken only when a thread opens or closes
+        self._open: dict[threading.Thread, sqlite3.Connection] = {}
+        self._closed = False
+
+    def ledger(self) -> Ledger:
+        """The calling thread's read-only `Ledger`."""
+        ledger: Ledger | None = getattr(self._local, "ledger", None)
+        if ledger is None or self._closed:
+            ledger = Ledger(self._connect(), self.path)
+            self._local.ledger = ledger
+        return ledger
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Ledger]:
+        """The calling thread's `Ledger` inside one read transaction (nested calls share the
+        outer one)."""
+        ledger = self.ledger()
+        conn = ledger._conn
+        if conn.in_transaction:
+            yield ledger
+            return
+        conn.execute("BEGIN")
+        try:
+            yield ledger
+        finally:
+            conn.execute("COMMIT")
+
+    def _connect(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._closed:
+                raise IndexNotFoundError(f"the readers of {self.path} are closed")
+            for thread in [t for t in self._open if not t.is_alive()]:
+                self._open.pop(thread).close()
+            try:
+                if read_only_filesystem(self.path.parent):  # as Ledger.open: no WAL, no locks
+                    uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
+                    conn = sqlite3.connect(
+                        uri, uri=True, check_same_thread=False, isolation_level=None
+                    )
+                else:
+                    conn = sqlite3.connect(
+                        self.path, timeout=30.0, check_same_thread=False, isolation_level=None
+                    )
+                    conn.execute("PRAGMA query_only=ON")
+            except sqlite3.DatabaseError as exc:
+                raise IndexCorruptError(f"cannot read the ledger {self.path}: {exc}") from exc
+            old = self._open.pop(threading.current_thread(), None)
+            if old is not None:
+                old.close()
+            self._open[threading.current_thread()] = conn
+            return conn
+
+    def close(self) -> None:
+        """Close every thread's connection; later reads raise IndexNotFoundError."""
+        with self._lock:
+            self._closed = True
+            for conn in self._open.values():
+                conn.close()
+            self._open.clear()

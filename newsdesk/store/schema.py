@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from datetime import date
+from typing import Any
+
+from newsdesk.core.types import Article, Chunk
 
 SCHEMA_VERSION = 1
 COLLECTION = "newsdesk_chunks"
@@ -19,7 +22,7 @@ CHROMA_DIR = "chroma"
 BM25_DIR = "bm25"
 TOKENIZER = "cl100k_base"
 
-# Chunk metadata stored in Chroma (and mirrored in the ledger).
+# Chunk metadata stored in Chroma (and mirrored in the ledger); see `chunk_metadata`.
 META_DOC_ID = "doc_id"
 META_POSITION = "position"
 META_START = "start"
@@ -51,10 +54,25 @@ def day_number(iso: str) -> int | None:
     return (date.fromisoformat(iso[:10]) - _EPOCH).days
 
 
-def day_to_date(day: int) -> date:
-    return date.fromordinal(_EPOCH.toordinal() + day)
-
-
 def embedding_text(title: str, text: str) -> str:
     """What is embedded and BM25-indexed for a chunk: the title gives every chunk its context."""
     return f"{title}\n{text}" if title else text
+
+
+def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    """The Chroma metadata of `chunk` of `article` (its canonical article: an alias's chunks
+    are its canonical's, and are rewritten when an alias is promoted)."""
+    meta: dict[str, Any] = {
+        META_DOC_ID: article.doc_id,
+        META_POSITION: chunk.position,
+        META_START: chunk.start,
+        META_END: chunk.end,
+        META_TITLE: article.title,
+        META_SOURCE: article.source,
+        META_CATEGORY: article.category,
+    }
+    day = day_number(article.published)
+    if day is not None:
+        meta[META_PUBLISHED] = article.published
+        meta[META_DAY] = day
+    return meta
