@@ -1,7 +1,9 @@
 """The composition root: `build_assistant(settings)` wires the index, retrieval and answering.
 
 `Assistant` is what the CLI, the UI and the evals talk to. It holds no UI state: callers pass
-the conversation history (earlier user questions) with each question.
+the conversation history (earlier user questions) with each question. It ranks through a
+`Searcher` and reads facts (stats, articles, dates, example questions) from an `Archive`, both
+over one open index; neither holds a lock while it reads, so questions run side by side.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from datetime import date
 
 from newsdesk.core.config import Settings
 from newsdesk.core.errors import QuestionError
-from newsdesk.core.types import Answer, Article, Composed, Filters
+from newsdesk.core.types import Answer, Article, Composed, Filters, IndexStats
 from newsdesk.embedding import Embedder
 from newsdesk.retriever.answering import Answerer, Retrieval
+from newsdesk.retriever.archive import Archive
 from newsdesk.retriever.dates import apply_date_words
 from newsdesk.retriever.examples import example_questions
 from newsdesk.retriever.extractive import ExtractiveAnswerer
@@ -44,10 +47,18 @@ def clean_question(question: str, max_chars: int) -> str:
 class Assistant:
     """Answers questions over one index. Thread-safe for concurrent readers."""
 
-    def __init__(self, settings: Settings, searcher: Searcher, answerer: Answerer) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        searcher: Searcher,
+        answerer: Answerer,
+        archive: Archive | None = None,
+    ) -> None:
+        """`archive` defaults to one over the searcher's index."""
         self.settings = settings
         self.searcher = searcher
         self.answerer = answerer
+        self.archive = archive if archive is not None else Archive(searcher.index)
 
     # ------------------------------------------------------------ retrieval
     def retrieve(
@@ -64,7 +75,7 @@ class Assistant:
         history = [clean_question(h, self.settings.max_question_chars) for h in history if h]
         standalone = rewrite_followup(question, history)
         asked = filters or Filters()
-        latest = self.searcher.latest_date()
+        latest = self.archive.latest_date()
         filters, recency = apply_date_words(standalone, asked, today=latest or date.today())
         mode = mode or self.settings.mode
         k = k or self.settings.k
@@ -136,16 +147,21 @@ class Assistant:
         )
 
     # ------------------------------------------------------------ archive facts
-    def stats(self) -> dict[str, object]:
-        return self.searcher.stats()
+    def stats(self) -> IndexStats:
+        return self.archive.stats()
 
     def article(self, doc_id: str) -> Article | None:
-        return self.searcher.article(doc_id)
+        return self.archive.article(doc_id)
 
     def example_questions(self, n: int = 4) -> list[str]:
-        curated = self.searcher.curated_questions()
-        generated = example_questions(self.searcher.recent_titles(50), n)
+        curated = self.archive.curated_questions()
+        generated = example_questions(self.archive.recent_titles(50), n)
         return list(dict.fromkeys(curated + generated))[:n]
+
+    def close(self) -> None:
+        """Close the archive's connections and the index."""
+        self.archive.close()
+        self.searcher.close()
 
 
 def build_answerer(settings: Settings) -> Answerer:
@@ -162,7 +178,12 @@ def build_assistant(settings: Settings, *, embedder: Embedder | None = None) -> 
     settings name (tests pass one loaded once per session). Raises IndexNotFoundError,
     EmbeddingModelMismatchError, IndexUnavailableError, ModelLoadError."""
     searcher = Searcher.open(settings, embedder)
-    return Assistant(settings, searcher, build_answerer(settings))
+    try:
+        archive = Archive(searcher.index)
+        return Assistant(settings, searcher, build_answerer(settings), archive)
+    except BaseException:
+        searcher.close()
+        raise
 
 
 __all__ = ["Assistant", "build_answerer", "build_assistant", "clean_question"]

@@ -4,6 +4,20 @@ Chunks are ranked first (each list filtered the same way), fused, then grouped t
 articles: an article's score is its best chunk's plus a smaller share of its second best, so a
 story that matches in two places beats one lucky sentence. Duplicate articles share chunks (the
 ledger stores identical texts once) and come back as one hit carrying its aliases.
+
+Searches run side by side and hold no lock. What ranking reads that an ingest changes (the BM25
+model, the chunk table, document frequencies) sits in a frozen `Snapshot` of one ledger
+generation; a search takes `Searcher.snapshot` once and uses only that. When the generation
+moves, one thread builds the next snapshot and swaps it in with one assignment, while the
+others go on searching the one they hold. The vector store and the ledger keep no old versions,
+so what a search reads from them is held to its snapshot: dense hits outside the snapshot's
+chunks are dropped (and more asked for in their place), and the chunk rows read back must say
+what the snapshot's table says. When they do not, or when the generation moved during the
+search and took chunks of the snapshot with it (the vector store deletes only after the ledger
+commits), the search starts again on the newest snapshot: it sees the old generation or the new
+one, never a mix. The one thing a reload must do alone is reopen the embedded vector store (to
+see another process's writes): Chroma fails calls on a store closed under them, so searches pass
+a gate around each vector-store call, side by side, and the reopen waits for the calls in flight.
 """
 
 from __future__ import annotations
@@ -11,22 +25,23 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 
 from newsdesk.core.config import Settings
-from newsdesk.core.types import Article, ArticleHit, Filters, Passage
+from newsdesk.core.errors import StoreError
+from newsdesk.core.text import content_terms
+from newsdesk.core.types import MODES, ArticleHit, Filters, Passage
 from newsdesk.embedding import Embedder, load_embedder
-from newsdesk.store import lexical, schema
+from newsdesk.retriever.snapshot import QueryVectors, Snapshot, StoreGate, load_snapshot
+from newsdesk.store import schema
 from newsdesk.store.index import Index
-from newsdesk.store.ledger import StoredChunk
+from newsdesk.store.ledger import Ledger, StoredChunk
+from newsdesk.store.vectors import VectorHit
 
 log = logging.getLogger(__name__)
 
-MODES = ("hybrid", "dense", "bm25")
 RRF_K = 5.0
 DENSE_WEIGHT = 1.0
 BM25_WEIGHT = 1.0
@@ -37,33 +52,8 @@ PRF_DENSE_WEIGHT = 0.3
 PRF_LEXICAL_WEIGHT = 0.3
 PRF_TERMS = 10
 PRF_MIN_CHUNKS_PER_FEEDBACK = 50  # one feedback chunk per 50 indexed chunks, at most PRF_CHUNKS
-
-
-@dataclass
-class _Table:
-    """Per-chunk metadata in BM25 row order, for filtering BM25 scores without SQL."""
-
-    chunk_ids: list[str]
-    doc: list[str]
-    day: np.ndarray  # int32, -1 when undated
-    source: np.ndarray  # object array of str
-    category: np.ndarray
-
-    def mask(self, filters: Filters) -> np.ndarray | None:
-        if filters.is_empty():
-            return None
-        keep = np.ones(len(self.chunk_ids), dtype=bool)
-        if filters.since is not None:
-            since = schema.day_number(filters.since.isoformat())
-            keep &= self.day >= (since if since is not None else 0)
-        if filters.until is not None:
-            until = schema.day_number(filters.until.isoformat())
-            keep &= (self.day >= 0) & (self.day <= (until if until is not None else 0))
-        if filters.sources:
-            keep &= np.isin(self.source, list(filters.sources))
-        if filters.categories:
-            keep &= np.isin(self.category, list(filters.categories))
-        return keep
+QUERY_VECTORS_KEPT = 64  # query embeddings cached, most recent first
+ATTEMPTS = 3  # searches of a snapshot that the index outdated, before giving up
 
 
 @dataclass
@@ -74,21 +64,30 @@ class _Candidate:
     lexical: float = 0.0
 
 
+class _Stale(Exception):
+    """The ledger no longer holds what the search's snapshot says: search a newer one."""
+
+
 class Searcher:
-    """Reads one index. Thread-safe; notices when another process changed the index."""
+    """Ranks one index. Searches run in parallel without a lock; notices when another
+    process (or an ingest in this one) changed the index."""
 
     def __init__(self, settings: Settings, index: Index, embedder: Embedder) -> None:
         self.settings = settings
         self.index = index
         self.embedder = embedder
-        self._lock = threading.RLock()
-        self._generation = -1
-        self._bm25: lexical.Bm25 | None = None
-        self._table: _Table | None = None
-        self._qcache: tuple[str, np.ndarray] | None = None
-        self._df: np.ndarray | None = None
-        self._latest: tuple[int, date | None] | None = None
-        self.refresh()
+        self._readers = index.ledger.readers()
+        self._loading = threading.Lock()  # one thread builds a generation's snapshot
+        self._store_gate = StoreGate()  # vector-store calls share it; a reopen holds it alone
+        self._query_vector = QueryVectors(embedder, QUERY_VECTORS_KEPT)
+        self._intact_seen: tuple[int, int, bool] | None = None  # the last `_intact` answer
+        try:
+            first = self._load(None)
+        except BaseException:
+            self._readers.close()
+            raise
+        assert first is not None
+        self._snapshot: Snapshot = first
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Searcher:
@@ -103,45 +102,75 @@ class Searcher:
             raise
 
     def close(self) -> None:
+        self._readers.close()
         self.index.close()
 
     # ------------------------------------------------------------ freshness
+    @property
+    def snapshot(self) -> Snapshot:
+        """The ranking state searches start from now."""
+        return self._snapshot
+
     def refresh(self) -> bool:
-        """Reload BM25 and the chunk table if an ingest changed the index. True if reloaded."""
-        with self._lock:
-            generation = self.index.ledger.generation
-            if generation == self._generation:
+        """Load the index's current generation if an ingest changed it. True if this call
+        loaded it (False also when another thread just did)."""
+        return self._refresh(wait=True)
+
+    def _refresh(self, *, wait: bool) -> bool:
+        """As `refresh`; without `wait`, a thread that finds another one loading the next
+        generation goes on with the current snapshot instead of waiting for it."""
+        if self._readers.ledger().generation == self._snapshot.generation:
+            return False
+        if not self._loading.acquire(blocking=wait):
+            return False
+        try:
+            snapshot = self._load(self._snapshot)
+            if snapshot is None:
                 return False
-            if self._generation != -1:
-                self.index.vectors.reopen()  # another process wrote: see its vectors too
-            bm25 = lexical.load_or_build(self.index.ledger, self.index.dir)
-            rows = {r[0]: r for r in self.index.ledger.chunk_table()}
-            order = [rows[c] for c in bm25.chunk_ids if c in rows]
-            if len(order) != len(bm25.chunk_ids):  # BM25 older than the ledger: rebuild
-                bm25 = lexical.build(self.index.ledger)
-                order = [rows[c] for c in bm25.chunk_ids]
-            self._table = _Table(
-                chunk_ids=bm25.chunk_ids,
-                doc=[r[1] for r in order],
-                day=np.array([_day(r[2]) for r in order], dtype=np.int32),
-                source=np.array([r[3] for r in order], dtype=object),
-                category=np.array([r[4] for r in order], dtype=object),
-            )
-            self._bm25 = bm25
-            self._df = None
-            self._generation = generation
-            log.info("index generation %d loaded: %d chunks", generation, len(bm25.chunk_ids))
+            self._snapshot = snapshot  # the swap: searches after this line start from it
             return True
+        finally:
+            self._loading.release()
+
+    def _load(self, current: Snapshot | None) -> Snapshot | None:
+        """The snapshot of the ledger's generation now, None if that is `current`'s. Runs
+        under `_loading` (or in __init__), never under anything a search waits for."""
+        with self._readers.snapshot() as ledger:
+            if current is not None and ledger.generation == current.generation:
+                return None
+            snapshot = load_snapshot(ledger, self.index.dir)
+        with self._store_gate.alone():
+            if current is not None:
+                self.index.vectors.reopen()  # another process wrote: see its vectors too
+            # Open the store here, alone: two threads opening it at once would open two
+            # clients, and one left open keeps the next reopen from reading the disk afresh.
+            self.index.vectors.count()
+        log.info(
+            "index generation %d loaded: %d chunks", snapshot.generation, len(snapshot.table.row)
+        )
+        return snapshot
 
     # ------------------------------------------------------------ ranking
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a (stemmed) term over the chunks."""
+        return self._snapshot.idf(term)
+
+    def rank_chunks(self, query: str, filters: Filters, mode: str, pool: int) -> list[_Candidate]:
+        """Candidate chunks for `query`, best first, with their dense and lexical evidence."""
+        return self._rank(self._snapshot, query, filters, mode, pool)
+
     def _bm25_ranked(
-        self, query: str, filters: Filters, pool: int, expansion: list[str] | None = None
+        self,
+        snap: Snapshot,
+        query: str,
+        filters: Filters,
+        pool: int,
+        expansion: list[str] | None = None,
     ) -> list[_Candidate]:
-        assert self._bm25 is not None and self._table is not None
-        scores = self._bm25.scores(lexical.terms(query))
+        scores = snap.bm25.scores(content_terms(query))
         if expansion:
-            scores = scores + PRF_LEXICAL_WEIGHT * self._bm25.scores(expansion)
-        mask = self._table.mask(filters)
+            scores = scores + PRF_LEXICAL_WEIGHT * snap.bm25.scores(expansion)
+        mask = snap.table.mask(filters)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         n = min(pool, int(np.count_nonzero(scores > 0)))
@@ -149,28 +178,36 @@ class Searcher:
             return []
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
-        ids = self._table.chunk_ids
+        ids = snap.table.chunk_ids
         return [_Candidate(ids[i], lexical=float(scores[i])) for i in top]
 
-    def _query_vector(self, query: str) -> np.ndarray:
-        if self._qcache is None or self._qcache[0] != query:
-            self._qcache = (query, self.embedder.embed_query(query))
-        return self._qcache[1]
-
     def _dense_ranked(
-        self, query: str, filters: Filters, pool: int, vector: np.ndarray | None = None
+        self,
+        snap: Snapshot,
+        query: str,
+        filters: Filters,
+        pool: int,
+        vector: np.ndarray | None = None,
     ) -> list[_Candidate]:
         if vector is None:
             vector = self._query_vector(query)
-        hits = self.index.vectors.query(vector, pool, filters)
-        return [_Candidate(h.chunk_id, similarity=h.similarity) for h in hits]
+        known = snap.table.row
+        n = pool
+        while True:
+            hits = self._vector_query(vector, n, filters)
+            mine = [h for h in hits if h.chunk_id in known]
+            if len(mine) >= pool or len(hits) < n:
+                break
+            n += n - len(mine)  # vectors written since the snapshot took places: ask for more
+        return [_Candidate(h.chunk_id, similarity=h.similarity) for h in mine[:pool]]
 
-    def rank_chunks(self, query: str, filters: Filters, mode: str, pool: int) -> list[_Candidate]:
-        """Candidate chunks for `query`, best first, with their dense and lexical evidence."""
+    def _rank(
+        self, snap: Snapshot, query: str, filters: Filters, mode: str, pool: int
+    ) -> list[_Candidate]:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose from {', '.join(MODES)}")
-        dense = self._dense_ranked(query, filters, pool) if mode != "bm25" else []
-        lexical_ = self._bm25_ranked(query, filters, pool) if mode != "dense" else []
+        dense = self._dense_ranked(snap, query, filters, pool) if mode != "bm25" else []
+        lexical_ = self._bm25_ranked(snap, query, filters, pool) if mode != "dense" else []
         if mode == "dense":
             for rank, c in enumerate(dense):
                 c.score = 1.0 / (RRF_K + rank + 1)
@@ -182,10 +219,7 @@ class Searcher:
         fused = self._fuse(dense, lexical_)
         # Feedback needs a focused top set: in a tiny archive the top five chunks are most of
         # it, and expansion would only add noise.
-        feedback = min(
-            PRF_CHUNKS,
-            len(self._bm25.chunk_ids if self._bm25 else ()) // PRF_MIN_CHUNKS_PER_FEEDBACK,
-        )
+        feedback = min(PRF_CHUNKS, len(snap.bm25.chunk_ids) // PRF_MIN_CHUNKS_PER_FEEDBACK)
         if feedback <= 0 or not fused:
             return fused
         # Query-side expansion from the top passages (pseudo-relevance feedback): their
@@ -193,25 +227,29 @@ class Searcher:
         # distinctive terms join the BM25 query at a lower weight (RM3-like). Questions that
         # name things indirectly ("the Italian motor group") gain the words articles use.
         top = [c.chunk_id for c in fused[:feedback]]
-        vecs = self.index.vectors.embeddings(top)
+        vecs = self._stored_vectors(top)
         vector = self._query_vector(query)
         if vecs:
             moved = vector + PRF_DENSE_WEIGHT * np.mean(list(vecs.values()), axis=0)
             vector = moved / (np.linalg.norm(moved) or 1.0)
-        dense = self._dense_ranked(query, filters, pool, vector=vector)
-        lexical_ = self._bm25_ranked(query, filters, pool, self._expansion_terms(query, top))
+        dense = self._dense_ranked(snap, query, filters, pool, vector=vector)
+        expansion = self._expansion_terms(snap, query, top)
+        lexical_ = self._bm25_ranked(snap, query, filters, pool, expansion)
         fused = self._fuse(dense, lexical_)
         for c in fused:  # evidence is measured against the question, not the expanded query
             c.similarity = None
         return fused
 
-    def _expansion_terms(self, query: str, chunk_ids: list[str]) -> list[str]:
-        asked = set(lexical.terms(query))
+    def _expansion_terms(self, snap: Snapshot, query: str, chunk_ids: list[str]) -> list[str]:
+        asked = set(content_terms(query))
         weights: dict[str, float] = {}
-        for chunk in self.index.ledger.get_chunks(chunk_ids).values():
-            for term in lexical.terms(f"{chunk.title} {chunk.text}"):
+        chunks = self._readers.ledger().get_chunks(chunk_ids)
+        if len(chunks) != len(set(chunk_ids)):
+            raise _Stale  # a feedback chunk was deleted since the snapshot
+        for chunk in chunks.values():
+            for term in content_terms(f"{chunk.title} {chunk.text}"):
                 if term not in asked:
-                    weights[term] = weights.get(term, 0.0) + self.idf(term)
+                    weights[term] = weights.get(term, 0.0) + snap.idf(term)
         ranked = sorted(weights, key=lambda t: -weights[t])
         return ranked[:PRF_TERMS]
 
@@ -228,6 +266,7 @@ class Searcher:
                 got.lexical = max(got.lexical, cand.lexical)
         return sorted(fused.values(), key=lambda c: -c.score)
 
+    # ------------------------------------------------------------ search
     def search(
         self,
         question: str,
@@ -239,35 +278,49 @@ class Searcher:
     ) -> list[ArticleHit]:
         """The `k` best articles for `question`, each with its best passages."""
         filters = filters or Filters()
-        self.refresh()
-        with self._lock:
-            pool = max(100, 10 * k)
-            ranked = self.rank_chunks(question, filters, mode, pool)
-            if not ranked:
-                return []
-            stored = self.index.ledger.get_chunks([c.chunk_id for c in ranked])
-            self._fill_similarity(question, ranked[: 4 * k])
-        floor_sim = min((c.similarity for c in ranked if c.similarity is not None), default=0.0)
-        by_doc: dict[str, list[tuple[_Candidate, StoredChunk]]] = {}
-        for cand in ranked:
-            chunk = stored.get(cand.chunk_id)
-            if chunk is None:  # removed by a concurrent ingest
-                continue
-            by_doc.setdefault(chunk.doc_id, []).append((cand, chunk))
-        scored: list[tuple[float, str]] = []
-        for doc_id, items in by_doc.items():
-            score = items[0][0].score
-            if len(items) > 1:
-                score += SECOND_CHUNK_SHARE * items[1][0].score
-            scored.append((score, doc_id))
-        if recency:
-            scored = _prefer_recent(scored, by_doc)
-        scored.sort(key=lambda s: -s[0])
+        self._refresh(wait=False)
+        for _ in range(ATTEMPTS):
+            snap = self._snapshot  # the one read of it: this attempt uses nothing else
+            try:
+                return self._search(snap, question, filters, mode, k, recency)
+            except _Stale:
+                self._refresh(wait=True)
+        raise StoreError(
+            f"the index changed under each of {ATTEMPTS} attempts to search it; "
+            "ask again when the ingest has finished"
+        )
+
+    def _search(
+        self, snap: Snapshot, question: str, filters: Filters, mode: str, k: int, recency: bool
+    ) -> list[ArticleHit]:
+        pool = max(100, 10 * k)
+        ranked = self._rank(snap, question, filters, mode, pool)
+        if not ranked:
+            return []
+        self._fill_similarity(question, ranked[: 4 * k])
+        with self._readers.snapshot() as ledger:  # rows and aliases from one committed state
+            if ledger.generation != snap.generation and not self._intact(ledger, snap):
+                raise _Stale
+            stored = ledger.get_chunks([c.chunk_id for c in ranked])
+            if len(stored) != len(ranked) or not all(map(snap.table.agrees, stored.values())):
+                raise _Stale
+            floor_sim = min((c.similarity for c in ranked if c.similarity is not None), default=0.0)
+            by_doc: dict[str, list[tuple[_Candidate, StoredChunk]]] = {}
+            for cand in ranked:
+                chunk = stored[cand.chunk_id]
+                by_doc.setdefault(chunk.doc_id, []).append((cand, chunk))
+            scored: list[tuple[float, str]] = []
+            for doc_id, items in by_doc.items():
+                score = items[0][0].score
+                if len(items) > 1:
+                    score += SECOND_CHUNK_SHARE * items[1][0].score
+                scored.append((score, doc_id))
+            if recency:
+                scored = _prefer_recent(scored, by_doc)
+            scored.sort(key=lambda s: -s[0])
+            aliases = ledger.aliases_of([d for _, d in scored[: 3 * k]])
         hits: list[ArticleHit] = []
         seen_text: set[str] = set()
-        top_docs = [d for _, d in scored[: 3 * k]]
-        with self._lock:
-            aliases = self.index.ledger.aliases_of(top_docs)
         for score, doc_id in scored:
             items = by_doc[doc_id]
             fingerprint = _fingerprint(items[0][1].text)
@@ -283,6 +336,26 @@ class Searcher:
                 break
         return hits
 
+    def _vector_query(self, vector: np.ndarray, n: int, filters: Filters) -> list[VectorHit]:
+        with self._store_gate.shared():
+            return self.index.vectors.query(vector, n, filters)
+
+    def _stored_vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        with self._store_gate.shared():
+            return self.index.vectors.embeddings(chunk_ids)
+
+    def _intact(self, ledger: Ledger, snap: Snapshot) -> bool:
+        """Does `ledger`, at a later generation than `snap`, still hold every chunk of `snap`?
+        Then the vector store lost none of them during the search either: it deletes a
+        chunk's vector only after the ledger committed the chunk's removal."""
+        generation = ledger.generation
+        seen = self._intact_seen
+        if seen is not None and seen[:2] == (snap.generation, generation):
+            return seen[2]
+        intact = snap.table.row.keys() <= ledger.all_chunk_ids()
+        self._intact_seen = (snap.generation, generation, intact)
+        return intact
+
     def _fill_similarity(self, question: str, candidates: list[_Candidate]) -> None:
         """Give top candidates that only BM25 found their true cosine similarity, so the
         refusal check sees the same evidence whatever the mode."""
@@ -290,59 +363,11 @@ class Searcher:
         if not missing:
             return
         vector = self._query_vector(question)
-        stored = self.index.vectors.embeddings([c.chunk_id for c in missing])
+        stored = self._stored_vectors([c.chunk_id for c in missing])
         for c in missing:
             vec = stored.get(c.chunk_id)
             if vec is not None:
                 c.similarity = float(np.dot(vec, vector))
-
-    # ------------------------------------------------------------ archive facts
-    def stats(self) -> dict[str, object]:
-        with self._lock:
-            return self.index.ledger.stats()
-
-    def latest_date(self) -> date | None:
-        """The newest publication date, computed once per index generation (it scans)."""
-        self.refresh()
-        with self._lock:
-            if self._latest is None or self._latest[0] != self._generation:
-                latest = self.index.ledger.stats().get("latest")
-                day = date.fromisoformat(str(latest)[:10]) if latest else None
-                self._latest = (self._generation, day)
-            return self._latest[1]
-
-    def article(self, doc_id: str) -> Article | None:
-        with self._lock:
-            return self.index.ledger.article(doc_id)
-
-    def idf(self, term: str) -> float:
-        """Inverse document frequency of a (stemmed) term over the chunks."""
-        with self._lock:
-            bm25 = self._bm25
-            if bm25 is None or not bm25.chunk_ids:
-                return 0.0
-            if self._df is None:
-                self._df = np.diff(np.asarray(bm25.model.scores["indptr"]))
-            i = bm25.model.vocab_dict.get(term)
-            df = int(self._df[i]) if i is not None and i < len(self._df) else 0
-            return float(np.log((len(bm25.chunk_ids) + 1) / (df + 0.5)))
-
-    def curated_questions(self) -> list[str]:
-        """Questions the archive's owner suggested (see ingest's `.newsdesk-questions`)."""
-        import json
-
-        with self._lock:
-            raw = self.index.ledger.get_meta("example_questions")
-        return [str(q) for q in json.loads(raw)] if raw else []
-
-    def recent_titles(self, limit: int) -> list[tuple[str, str]]:
-        with self._lock:
-            return self.index.ledger.titles(limit)
-
-
-def _day(published: str) -> int:
-    day = schema.day_number(published)
-    return -1 if day is None else day
 
 
 def _fingerprint(text: str) -> str:
@@ -387,8 +412,4 @@ def _prefer_recent(
     return out
 
 
-def passages_of(hits: Sequence[ArticleHit]) -> list[Passage]:
-    return [p for h in hits for p in h.passages]
-
-
-__all__ = ["MODES", "Searcher", "passages_of"]
+__all__ = ["Searcher"]

@@ -27,9 +27,6 @@ log = logging.getLogger(__name__)
 
 STAMP_FILE = "stamp.json"
 
-# Query terms come from the same analysis as the indexed terms.
-terms = text.content_terms
-
 
 @dataclass
 class Bm25:

@@ -1,0 +1,58 @@
+"""The archive read model: what the index holds, apart from ranking.
+
+`Archive` answers the facts the UI and the CLI show beside answers: counts and names, one
+article, the newest publication date (what "recent" and "this year" mean), the owner's
+suggested questions and the most recent titles. It reads the ledger only, each thread through
+its own SQLite connection, so that many threads read at once without a lock between them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from newsdesk.core.types import Article, IndexStats
+from newsdesk.store.index import Index
+
+
+class Archive:
+    """Facts about one index. Thread-safe: every thread reads through its own connection."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self._readers = index.ledger.readers()
+        self._latest: tuple[int, date | None] | None = None  # (generation, newest date)
+
+    def close(self) -> None:
+        """Close this archive's connections (the index stays open: its opener closes it)."""
+        self._readers.close()
+
+    def stats(self) -> IndexStats:
+        return self._readers.ledger().stats()
+
+    def article(self, doc_id: str) -> Article | None:
+        return self._readers.ledger().article(doc_id)
+
+    def latest_date(self) -> date | None:
+        """The newest publication date, looked up once per index generation."""
+        with self._readers.snapshot() as ledger:
+            generation = ledger.generation
+            cached = self._latest
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+            latest = ledger.latest_published()
+        day = date.fromisoformat(latest[:10]) if latest else None
+        self._latest = (generation, day)  # one assignment: readers see the old or the new pair
+        return day
+
+    def curated_questions(self) -> list[str]:
+        """Questions the archive's owner suggested (see ingest's `.newsdesk-questions`)."""
+        raw = self._readers.ledger().get_meta("example_questions")
+        return [str(q) for q in json.loads(raw)] if raw else []
+
+    def recent_titles(self, limit: int) -> list[tuple[str, str]]:
+        """(doc_id, title) of the `limit` most recent articles."""
+        return self._readers.ledger().titles(limit)
+
+
+__all__ = ["Archive"]
