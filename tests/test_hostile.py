@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from helpers import make_settings
-from test_ingest import assert_consistent, snapshot
+from index_checks import assert_consistent, snapshot
 from test_load import long_selected
 from test_ui_render import assert_inert
 

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 from helpers import SAMPLE, SEED_QUESTION, make_settings
-from test_ingest import ARTICLE, assert_consistent, chroma_metadata, new_text, snapshot, vectors_of
+from index_checks import ARTICLE, assert_consistent, chroma_metadata, new_text, snapshot, vectors_of
 
 from newsdesk.assistant import Assistant, build_answerer
+from newsdesk.core.config import Settings
 from newsdesk.core.errors import IndexWriteError
 from newsdesk.core.types import Article
 from newsdesk.ingest.pipeline import ingest
@@ -196,6 +197,18 @@ def _fail(*args: object, **kwargs: object) -> None:
     raise IndexWriteError("injected failure")
 
 
+def assert_recovered_empty(settings: Settings, index: Path, removed: int) -> None:
+    """The next open repairs the interrupted write: `removed` vector ids go, none remain."""
+    idx = Index.open(settings, create=False)
+    try:
+        assert idx.recover() == removed
+    finally:
+        idx.close()
+    snap = snapshot(index)
+    assert_consistent(snap)
+    assert snap["vectors"] == []
+
+
 def test_a_store_failing_before_its_commit_is_undone_on_the_next_open(
     tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -213,14 +226,7 @@ def test_a_store_failing_before_its_commit_is_undone_on_the_next_open(
         assert idx.ledger.all_article_hashes() == {}
     finally:
         idx.close()
-    idx = Index.open(settings, create=False)
-    try:
-        assert idx.recover() == len(ids)
-    finally:
-        idx.close()
-    snap = snapshot(tmp_path / "index")
-    assert_consistent(snap)
-    assert snap["vectors"] == []
+    assert_recovered_empty(settings, tmp_path / "index", len(ids))
 
 
 def test_deletes_failing_after_their_commit_are_finished_on_the_next_open(
@@ -241,14 +247,7 @@ def test_deletes_failing_after_their_commit_are_finished_on_the_next_open(
         assert idx.vectors.all_ids() == set(ids)
     finally:
         idx.close()
-    idx = Index.open(settings, create=False)
-    try:
-        assert idx.recover() == len(ids)
-    finally:
-        idx.close()
-    snap = snapshot(tmp_path / "index")
-    assert_consistent(snap)
-    assert snap["vectors"] == []
+    assert_recovered_empty(settings, tmp_path / "index", len(ids))
 
 
 def test_a_promotion_failing_before_its_commit_is_redone_by_the_next_write(
