@@ -38,10 +38,6 @@ def encoding() -> Any:
         raise ConfigError(f"cannot load the {schema.TOKENIZER} tokenizer offline: {exc}") from exc
 
 
-def count_tokens(text: str) -> int:
-    return len(encoding().encode_ordinary(text))
-
-
 def _units(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int, int]]:
     """text[start:end] (a sentence) as (start, end, tokens) pieces of at most `max_tokens`,
     cut at whitespace where possible. Encodes the sentence once when it fits (the usual case)."""
