@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import SAMPLE, SHARED_DATA, ChromaServer, make_settings
+from helpers import SAMPLE, SHARED_DATA, SHARED_REUTERS, ChromaServer, make_settings
 
 if TYPE_CHECKING:
     from newsdesk.assistant import Assistant
@@ -20,6 +20,14 @@ if TYPE_CHECKING:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+# Indexes of ../shared built earlier, to skip minutes of ingest while developing (read here,
+# before the autouse fixture below clears NEWSDESK_* for each test).
+CACHED_INDEXES = {
+    "shared": os.environ.get("NEWSDESK_TEST_SHARED_INDEX", ""),
+    "reuters": os.environ.get("NEWSDESK_TEST_REUTERS_INDEX", ""),
+}
 
 
 @pytest.fixture(scope="session")
@@ -80,11 +88,26 @@ def shared_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -
         pytest.skip("../shared/data is not available")
     from newsdesk.ingest.pipeline import ingest
 
-    cached = os.environ.get("NEWSDESK_TEST_SHARED_INDEX")
+    cached = CACHED_INDEXES["shared"]
     if cached and Path(cached, "ledger.sqlite").exists():
         return Path(cached)
     index = tmp_path_factory.mktemp("shared") / "index"
     ingest(make_settings(index), [str(SHARED_DATA)], embedder=embedder)
+    return index
+
+
+@pytest.fixture(scope="session")
+def reuters_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """../shared/reuters (19,043 dated wire stories) ingested once per session. Slow."""
+    if not SHARED_REUTERS.is_dir():
+        pytest.skip("../shared/reuters is not available")
+    from newsdesk.ingest.pipeline import ingest
+
+    cached = CACHED_INDEXES["reuters"]
+    if cached and Path(cached, "ledger.sqlite").exists():
+        return Path(cached)
+    index = tmp_path_factory.mktemp("reuters") / "index"
+    ingest(make_settings(index), [str(SHARED_REUTERS)], embedder=embedder)
     return index
 
 

@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample" / "archive"
 SHARED = REPO.parent / "shared"
 SHARED_DATA = SHARED / "data"
+SHARED_REUTERS = SHARED / "reuters"
 SEED_QUESTION = "What did Russia demand of Ukraine?"
 
 
