@@ -13,6 +13,7 @@ from datetime import date
 
 from newsdesk.core.types import Article, IndexStats
 from newsdesk.store.index import Index
+from newsdesk.store.readers import LedgerReaders
 
 
 class Archive:
@@ -20,7 +21,7 @@ class Archive:
 
     def __init__(self, index: Index) -> None:
         self.index = index
-        self._readers = index.ledger.readers()
+        self._readers = LedgerReaders(index.ledger.path)
         self._latest: tuple[int, date | None] | None = None  # (generation, newest date)
 
     def close(self) -> None:

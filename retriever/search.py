@@ -38,6 +38,7 @@ from newsdesk.retriever.snapshot import QueryVectors, Snapshot, StoreGate, load_
 from newsdesk.store import schema
 from newsdesk.store.index import Index
 from newsdesk.store.ledger import Ledger, StoredChunk
+from newsdesk.store.readers import LedgerReaders
 from newsdesk.store.vectors import VectorHit
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class Searcher:
         self.settings = settings
         self.index = index
         self.embedder = embedder
-        self._readers = index.ledger.readers()
+        self._readers = LedgerReaders(index.ledger.path)
         self._loading = threading.Lock()  # one thread builds a generation's snapshot
         self._store_gate = StoreGate()  # vector-store calls share it; a reopen holds it alone
         self._query_vector = QueryVectors(embedder, QUERY_VECTORS_KEPT)

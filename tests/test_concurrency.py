@@ -27,6 +27,7 @@ from newsdesk.embedding import Embedder
 from newsdesk.ingest.pipeline import ingest
 from newsdesk.retriever.search import Searcher
 from newsdesk.store.ledger import Ledger
+from newsdesk.store.readers import LedgerReaders
 
 SEED = "world/ibtimes-russia-urges-kyiv-peace-talks.md"
 QUESTIONS = [
@@ -118,7 +119,7 @@ def test_an_assistant_built_by_hand_reads_facts_from_its_searchers_index(
 
 def test_each_thread_reads_through_its_own_connection(tmp_path: Path) -> None:
     ledger = Ledger.open(tmp_path / "index", create=True)
-    readers = ledger.readers()
+    readers = LedgerReaders(ledger.path)
     try:
         mine = readers.ledger()
         assert readers.ledger() is mine
