@@ -19,7 +19,7 @@ from typing import Any
 
 from newsdesk import __version__
 from newsdesk.core.errors import NewsdeskError
-from newsdesk.core.types import MODES
+from newsdesk.core.types import MODES, Filters
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -329,11 +329,17 @@ def answer_json(answer: Any) -> dict[str, Any]:
 
 def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.assistant import build_assistant, clean_question
-    from newsdesk.core.types import Filters
 
     for text in (args.question, *args.history):  # a bad question fails before the model loads
         clean_question(text, settings.max_question_chars)
     assistant = build_assistant(settings)
+    try:
+        return _ask(args, assistant)
+    finally:
+        assistant.close()
+
+
+def _ask(args: argparse.Namespace, assistant: Any) -> int:
     filters = Filters(
         since=args.since,
         until=args.until,
@@ -375,11 +381,18 @@ def cmd_eval(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.evals.cli import DEFAULT_MODES, run_eval
 
     assistant = build_assistant(settings)
+    try:
+        return _eval(args, assistant, run_eval, DEFAULT_MODES)
+    finally:
+        assistant.close()
+
+
+def _eval(args: argparse.Namespace, assistant: Any, run_eval: Any, default_modes: Any) -> int:
     return int(
         run_eval(
             assistant,
             [Path(q) for q in args.questions],
-            modes=args.modes or DEFAULT_MODES,
+            modes=args.modes or default_modes,
             k=args.k,
             answers=args.answers,
             json_out=Path(args.json_out) if args.json_out else None,

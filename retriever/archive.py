@@ -29,7 +29,8 @@ class Archive:
         self._readers.close()
 
     def stats(self) -> IndexStats:
-        return self._readers.ledger().stats()
+        with self._readers.snapshot() as ledger:  # its counts from one committed state
+            return ledger.stats()
 
     def article(self, doc_id: str) -> Article | None:
         return self._readers.ledger().article(doc_id)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from newsdesk.core.errors import IndexCorruptError
+from newsdesk.core.errors import IndexCorruptError, IndexWriteError
 from newsdesk.core.types import Filters
 from newsdesk.embedding import Embedder
 from newsdesk.store import lexical, schema
@@ -111,16 +111,29 @@ def load_snapshot(ledger: Ledger, index_dir: Path) -> Snapshot:
 
 def _bm25_at(ledger: Ledger, index_dir: Path, generation: int) -> lexical.Bm25:
     """The BM25 model of `generation`: the saved one if it is of that generation, else one
-    built from the ledger in memory. Readers never save it: the ingest that moved the ledger
-    saves it when it ends, and two threads or processes writing the folder at once collide."""
+    built from the ledger and saved for the next reader (an index made by an older version, or
+    one whose ingest was killed before it saved). Saving is atomic (a new folder renamed over
+    the old), and one thread of a process builds a generation at a time."""
     if lexical.stamp(index_dir) == generation:
         try:
             bm25 = lexical.load(index_dir)
-            if bm25.generation == generation:  # not replaced between the two reads
+            # An ingest may have swapped the folder during the load: only a model whose stamp
+            # still holds afterwards, and whose documents are its chunk ids, is of one piece.
+            whole = len(bm25.chunk_ids) == int(bm25.model.scores.get("num_docs", 0) or 0)
+            if (
+                bm25.generation == generation
+                and lexical.stamp(index_dir) == generation
+                and (whole or not bm25.chunk_ids)
+            ):
                 return bm25
         except IndexCorruptError as exc:
-            log.warning("building BM25 in memory: %s", exc)
-    return lexical.build(ledger)
+            log.warning("rebuilding BM25: %s", exc)
+    bm25 = lexical.build(ledger)
+    try:
+        lexical.save(bm25, index_dir)
+    except IndexWriteError as exc:  # a read-only index is still searched
+        log.warning("could not save the rebuilt BM25 index: %s", exc)
+    return bm25
 
 
 class QueryVectors:

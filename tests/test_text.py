@@ -158,3 +158,26 @@ def test_shouted_headlines_are_cased_as_their_article_writes_the_words() -> None
         "Ad sales boost Time Warner profit"
     )
     assert text.readable_title("IBM", "") == "IBM"  # too short to tell
+
+
+def test_an_index_from_an_older_analysis_rebuilds_bm25_once_and_keeps_it(tmp_path: Path) -> None:
+    """Opening an index whose BM25 was built with other terms rebuilds it from the ledger
+    and saves it, so the next reader loads it instead of rebuilding on every question."""
+    from fakes import HashingEmbedder
+    from helpers import SAMPLE, make_settings
+
+    from newsdesk.assistant import build_assistant
+    from newsdesk.ingest.pipeline import ingest
+
+    settings = make_settings(tmp_path / "index")
+    assert not ingest(settings, [str(SAMPLE)], embedder=HashingEmbedder()).errors
+    stamp_file = tmp_path / "index" / schema.BM25_DIR / lexical.STAMP_FILE
+    data = json.loads(stamp_file.read_text("utf-8"))
+    stamp_file.write_text(json.dumps({**data, "analyser": 1}), "utf-8")
+    assert lexical.stamp(tmp_path / "index") is None
+    assistant = build_assistant(settings, embedder=HashingEmbedder())
+    try:
+        assert assistant.retrieve("Russia Ukraine peace talks").hits
+    finally:
+        assistant.close()
+    assert lexical.stamp(tmp_path / "index") == data["generation"]

@@ -1,7 +1,8 @@
 """An index: the ledger, the vector store, and the one protocol that writes them together.
 
-`Index.open` verifies the index's identity (embedding model, dimension, chunking) against the
-settings; `Index.recover` repairs the vector store from the ledger's intent log after a crash.
+`check_identity` and `check_chunking` verify the index's identity (embedding model, dimension,
+chunking) against the settings; `Index.recover` repairs the vector store from the ledger's
+intent log after a crash.
 
 Every write goes through `store`, `add_aliases` or `remove`, and each follows one protocol, so
 that a process killed at any instant (kill -9, full disk) leaves an index that `recover` makes
