@@ -81,34 +81,32 @@ def sample_assistant(sample_index: Path, embedder: Embedder) -> Assistant:
     return build_assistant(make_settings(sample_index), embedder=embedder)
 
 
+def _ingested(
+    name: str, folder: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Path:
+    """`folder` of ../shared ingested once per session (or the cached index of that name)."""
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not available")
+    from newsdesk.ingest.pipeline import ingest
+
+    cached = CACHED_INDEXES[name]
+    if cached and Path(cached, "ledger.sqlite").exists():
+        return Path(cached)
+    index = tmp_path_factory.mktemp(name) / "index"
+    ingest(make_settings(index), [str(folder)], embedder=embedder)
+    return index
+
+
 @pytest.fixture(scope="session")
 def shared_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
     """../shared/data (BBC + seed) ingested once per session: the eval archive. Slow."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not available")
-    from newsdesk.ingest.pipeline import ingest
-
-    cached = CACHED_INDEXES["shared"]
-    if cached and Path(cached, "ledger.sqlite").exists():
-        return Path(cached)
-    index = tmp_path_factory.mktemp("shared") / "index"
-    ingest(make_settings(index), [str(SHARED_DATA)], embedder=embedder)
-    return index
+    return _ingested("shared", SHARED_DATA, tmp_path_factory, embedder)
 
 
 @pytest.fixture(scope="session")
 def reuters_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
     """../shared/reuters (19,043 dated wire stories) ingested once per session. Slow."""
-    if not SHARED_REUTERS.is_dir():
-        pytest.skip("../shared/reuters is not available")
-    from newsdesk.ingest.pipeline import ingest
-
-    cached = CACHED_INDEXES["reuters"]
-    if cached and Path(cached, "ledger.sqlite").exists():
-        return Path(cached)
-    index = tmp_path_factory.mktemp("reuters") / "index"
-    ingest(make_settings(index), [str(SHARED_REUTERS)], embedder=embedder)
-    return index
+    return _ingested("reuters", SHARED_REUTERS, tmp_path_factory, embedder)
 
 
 @pytest.fixture(scope="session")
