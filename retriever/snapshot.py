@@ -9,7 +9,6 @@ See `retriever.search` for how a search holds itself to one snapshot.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -19,13 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from newsdesk.core.errors import IndexCorruptError, IndexWriteError
 from newsdesk.core.types import Filters
 from newsdesk.embedding import Embedder
 from newsdesk.store import lexical, schema
 from newsdesk.store.ledger import Ledger, StoredChunk
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,7 +87,7 @@ def load_snapshot(ledger: Ledger, index_dir: Path) -> Snapshot:
     """The snapshot of `ledger`'s generation. Read it inside one transaction
     (`LedgerReaders.snapshot()`), so that the BM25 model and the table describe one state."""
     generation = ledger.generation
-    bm25 = _bm25_at(ledger, index_dir, generation)
+    bm25 = lexical.load_or_build(ledger, index_dir)
     rows = {r[0]: r for r in ledger.chunk_table()}
     order = [rows[c] for c in bm25.chunk_ids if c in rows]
     if len(order) != len(bm25.chunk_ids):  # BM25 older than the ledger: rebuild
@@ -107,33 +103,6 @@ def load_snapshot(ledger: Ledger, index_dir: Path) -> Snapshot:
     )
     df = np.diff(np.asarray(bm25.model.scores["indptr"])) if bm25.chunk_ids else np.zeros(0)
     return Snapshot(generation, bm25, table, frozen(df))
-
-
-def _bm25_at(ledger: Ledger, index_dir: Path, generation: int) -> lexical.Bm25:
-    """The BM25 model of `generation`: the saved one if it is of that generation, else one
-    built from the ledger and saved for the next reader (an index made by an older version, or
-    one whose ingest was killed before it saved). Saving is atomic (a new folder renamed over
-    the old), and one thread of a process builds a generation at a time."""
-    if lexical.stamp(index_dir) == generation:
-        try:
-            bm25 = lexical.load(index_dir)
-            # An ingest may have swapped the folder during the load: only a model whose stamp
-            # still holds afterwards, and whose documents are its chunk ids, is of one piece.
-            whole = len(bm25.chunk_ids) == int(bm25.model.scores.get("num_docs", 0) or 0)
-            if (
-                bm25.generation == generation
-                and lexical.stamp(index_dir) == generation
-                and (whole or not bm25.chunk_ids)
-            ):
-                return bm25
-        except IndexCorruptError as exc:
-            log.warning("rebuilding BM25: %s", exc)
-    bm25 = lexical.build(ledger)
-    try:
-        lexical.save(bm25, index_dir)
-    except IndexWriteError as exc:  # a read-only index is still searched
-        log.warning("could not save the rebuilt BM25 index: %s", exc)
-    return bm25
 
 
 class QueryVectors:

@@ -120,14 +120,23 @@ def load(index_dir: Path) -> Bm25:
         model = bm25s.BM25.load(str(folder), show_progress=False) if chunk_ids else bm25s.BM25()
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(f"BM25 index at {folder} is damaged: {exc}") from exc
+    # An ingest may swap the folder while it is read: only a model whose stamp still holds
+    # afterwards, and whose documents are its chunk ids, is of one piece.
+    documents = int(model.scores.get("num_docs", 0) or 0) if chunk_ids else 0
+    if stamp(index_dir) != generation or documents != len(chunk_ids):
+        raise IndexCorruptError(f"BM25 index at {folder} changed while it was read")
     return Bm25(model, chunk_ids, generation)
 
 
 def load_or_build(ledger: Ledger, index_dir: Path) -> Bm25:
-    """The current BM25 index: the saved one if it matches the ledger, else rebuilt."""
+    """The BM25 index of the ledger's generation: the saved one if it is of that generation,
+    else built from the ledger and saved (atomically) for the next reader: an index made by an
+    older analysis, or one whose ingest was killed before it saved, is rebuilt once."""
     if stamp(index_dir) == ledger.generation:
         try:
-            return load(index_dir)
+            index = load(index_dir)
+            if index.generation == ledger.generation:
+                return index
         except IndexCorruptError as exc:
             log.warning("rebuilding BM25: %s", exc)
     index = build(ledger)
