@@ -15,11 +15,14 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsdesk import __version__
 from newsdesk.core.errors import NewsdeskError
 from newsdesk.core.types import MODES, Filters
+
+if TYPE_CHECKING:  # the assistant imports the whole read side: only when a command needs it
+    from newsdesk.assistant import Assistant
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -339,7 +342,7 @@ def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
         assistant.close()
 
 
-def _ask(args: argparse.Namespace, assistant: Any) -> int:
+def _ask(args: argparse.Namespace, assistant: Assistant) -> int:
     filters = Filters(
         since=args.since,
         until=args.until,
@@ -382,25 +385,21 @@ def cmd_eval(args: argparse.Namespace, settings: Any) -> int:
 
     assistant = build_assistant(settings)
     try:
-        return _eval(args, assistant, run_eval, DEFAULT_MODES)
+        return int(
+            run_eval(
+                assistant,
+                [Path(q) for q in args.questions],
+                modes=args.modes or DEFAULT_MODES,
+                k=args.k,
+                answers=args.answers,
+                json_out=Path(args.json_out) if args.json_out else None,
+                markdown_out=Path(args.markdown) if args.markdown else None,
+                plot_out=Path(args.plot) if args.plot else None,
+                fail_under=args.fail_under,
+            )
+        )
     finally:
         assistant.close()
-
-
-def _eval(args: argparse.Namespace, assistant: Any, run_eval: Any, default_modes: Any) -> int:
-    return int(
-        run_eval(
-            assistant,
-            [Path(q) for q in args.questions],
-            modes=args.modes or default_modes,
-            k=args.k,
-            answers=args.answers,
-            json_out=Path(args.json_out) if args.json_out else None,
-            markdown_out=Path(args.markdown) if args.markdown else None,
-            plot_out=Path(args.plot) if args.plot else None,
-            fail_under=args.fail_under,
-        )
-    )
 
 
 if __name__ == "__main__":  # pragma: no cover
