@@ -44,6 +44,19 @@ def write_md(root: Path, rel: str, title: str, body: str, **meta: str) -> None:
     path.write_text(f"---\n{head}\n---\n{body}\n", encoding="utf-8")
 
 
+def write_festival(root: Path, **meta: str) -> None:
+    """The off-topic story both archives hold: nothing in it matches the other topics."""
+    write_md(
+        root,
+        FESTIVAL,
+        "Lantern night in the old town",
+        "The kaleidoscope festival filled the old town with paper lanterns, street music "
+        "and dancers until midnight.",
+        published="2024-10-05",
+        **meta,
+    )
+
+
 def build(root: Path, index: Path) -> Assistant:
     """Ingest `root` with the hashing embedder and open an assistant on it."""
     settings = make_settings(index, **CHUNKING)
@@ -96,15 +109,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         "Tram plans\n\nA tram line extension to the airport is being studied by the council.\n",
         encoding="utf-8",
     )
-    write_md(
-        root,
-        FESTIVAL,
-        "Lantern night in the old town",
-        "The kaleidoscope festival filled the old town with paper lanterns, street music "
-        "and dancers until midnight.",
-        source="Town Crier",
-        published="2024-10-05",
-    )
+    write_festival(root, source="Town Crier")
     return build(root, tmp_path_factory.mktemp("archive-index") / "index")
 
 
@@ -133,14 +138,7 @@ def long_and_short(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         "Glacier meltwater: the glacier meltwater ran high.",
         published="2024-09-02",
     )
-    write_md(
-        root,
-        FESTIVAL,
-        "Lantern night in the old town",
-        "The kaleidoscope festival filled the old town with paper lanterns, street music "
-        "and dancers until midnight.",
-        published="2024-10-05",
-    )
+    write_festival(root)
     return build(root, tmp_path_factory.mktemp("long-index") / "index")
 
 

@@ -28,7 +28,7 @@ from newsdesk.core.errors import IndexWriteError
 from newsdesk.core.types import Article
 from newsdesk.ingest.pipeline import ingest
 from newsdesk.retriever.search import Searcher
-from newsdesk.store.index import Alias, Index
+from newsdesk.store.index import Alias, Index, NewText
 from newsdesk.store.ledger import Ledger
 
 SEED_DOC = "world/ibtimes-russia-urges-kyiv-peace-talks.md"
@@ -193,6 +193,9 @@ def stored_articles(index: Path) -> list[str]:
 # ------------------------------------------------------------------ interrupted writes
 
 
+CRANE = ("a.txt", "Harbour crane collapse", ARTICLE)
+
+
 def _fail(*args: object, **kwargs: object) -> None:
     raise IndexWriteError("injected failure")
 
@@ -209,12 +212,16 @@ def assert_recovered_empty(settings: Settings, index: Path, removed: int) -> Non
     assert snap["vectors"] == []
 
 
+def crane_index(tmp_path: Path) -> tuple[Settings, Index, NewText]:
+    """A new index at tmp_path/index, open, and one article's text ready to store in it."""
+    settings = make_settings(tmp_path / "index")
+    return settings, Index.open(settings, create=True), new_text(Article(*CRANE))
+
+
 def test_a_store_failing_before_its_commit_is_undone_on_the_next_open(
     tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = make_settings(tmp_path / "index")
-    idx = Index.open(settings, create=True)
-    text = new_text(Article("a.txt", "Harbour crane collapse", ARTICLE))
+    settings, idx, text = crane_index(tmp_path)
     ids = [c.chunk_id for c in text.chunks]
     try:
         monkeypatch.setattr(idx.ledger, "put_text", _fail)  # after the upsert, in the commit
@@ -232,9 +239,7 @@ def test_a_store_failing_before_its_commit_is_undone_on_the_next_open(
 def test_deletes_failing_after_their_commit_are_finished_on_the_next_open(
     tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = make_settings(tmp_path / "index")
-    idx = Index.open(settings, create=True)
-    text = new_text(Article("a.txt", "Harbour crane collapse", ARTICLE))
+    settings, idx, text = crane_index(tmp_path)
     ids = [c.chunk_id for c in text.chunks]
     try:
         idx.store([text], vectors_of(embedder, [text]))
