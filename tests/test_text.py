@@ -181,3 +181,32 @@ def test_an_index_from_an_older_analysis_rebuilds_bm25_once_and_keeps_it(tmp_pat
     finally:
         assistant.close()
     assert lexical.stamp(tmp_path / "index") == data["generation"]
+
+
+def test_concurrent_bm25_saves_take_turns_and_keep_the_newest(tmp_path: Path) -> None:
+    """An ingest and a reader that rebuilt BM25 may save at once (found by the concurrency
+    test: one process's two savers shared a temp folder). Savers take turns, and an older
+    generation never replaces a newer one."""
+    ledger = Ledger.open(tmp_path, create=True)
+    try:
+        empty = lexical.build(ledger)
+    finally:
+        ledger.close()
+    versions = [lexical.Bm25(empty.model, [], generation) for generation in (3, 7, 5)]
+    errors: list[BaseException] = []
+
+    def work(index: lexical.Bm25) -> None:
+        try:
+            for _ in range(30):
+                lexical.save(index, tmp_path)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(v,)) for v in versions * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert lexical.stamp(tmp_path) == 7
+    assert lexical.load(tmp_path).generation == 7

@@ -8,10 +8,12 @@ reflects so that a reader can tell when it is stale and reload it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,11 +69,38 @@ def build(ledger: Ledger) -> Bm25:
 
 
 def save(index: Bm25, index_dir: Path) -> None:
-    """Write atomically: a new folder, then rename over the old one. Raises IndexWriteError
-    when the folder cannot be written (read-only, disk full), leaving the old one in place."""
-    final = Path(index_dir) / schema.BM25_DIR
-    tmp = Path(index_dir) / f"{schema.BM25_DIR}.tmp-{os.getpid()}"
-    old = Path(index_dir) / f"{schema.BM25_DIR}.old-{os.getpid()}"
+    """Write atomically: a new folder, then rename over the old one. Savers take turns (a lock
+    file beside the folder serves threads and processes alike: an ingest and a reader that
+    rebuilt BM25 may save at once), and a saved index is never replaced by one of an older
+    generation. Raises IndexWriteError when the folder cannot be written (read-only, disk
+    full), leaving the old one in place."""
+    try:
+        with _turn(Path(index_dir)):
+            current = stamp(index_dir)
+            if current is not None and current > index.generation:
+                return
+            _replace(index, Path(index_dir))
+    except OSError as exc:
+        raise IndexWriteError(
+            f"cannot write the BM25 index in {index_dir}: {exc.strerror or exc}"
+        ) from exc
+
+
+@contextlib.contextmanager
+def _turn(index_dir: Path) -> Iterator[None]:
+    """Hold the index's BM25 write lock (flock: released by the kernel if the holder dies)."""
+    with open(index_dir / f"{schema.BM25_DIR}.lock", "ab") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _replace(index: Bm25, index_dir: Path) -> None:
+    final = index_dir / schema.BM25_DIR
+    tmp = index_dir / f"{schema.BM25_DIR}.tmp-{os.getpid()}"
+    old = index_dir / f"{schema.BM25_DIR}.old-{os.getpid()}"
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -85,14 +114,12 @@ def save(index: Bm25, index_dir: Path) -> None:
         if final.exists():
             final.rename(old)
         tmp.rename(final)
-    except OSError as exc:
+    except OSError:
         shutil.rmtree(tmp, ignore_errors=True)  # a half-written copy only takes space
         if old.exists() and not final.exists():
             with contextlib.suppress(OSError):
                 old.rename(final)
-        raise IndexWriteError(
-            f"cannot write the BM25 index in {index_dir}: {exc.strerror or exc}"
-        ) from exc
+        raise
     shutil.rmtree(old, ignore_errors=True)
 
 
