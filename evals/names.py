@@ -8,7 +8,9 @@ gates name. One definition for both::
 Retrieval metrics are cut at k, the retrieval depth (`newsdesk eval --k`, default 10): hit@1,
 hit@5 and hit@k (cut-offs up to k), recall@k, mrr@k, ndcg@k, and multi_all@k (the share of
 multi questions with every relevant article in the top k). `answers.refusal_rate` is the share
-of null questions the answerer refused, `answers.false_refusal_rate` that of answerable ones.
+of null questions not answered (refused, or "not stated" with the closest evidence),
+`answers.false_refusal_rate` that of answerable ones. A non-answer earns no keyword recall and
+no citation precision.
 """
 
 from __future__ import annotations

@@ -84,6 +84,7 @@ class QuestionResult:
             a = self.answer
             row["answer"] = {
                 "text": a.text,
+                "status": a.status,
                 "refused": a.refused,
                 "citations": a.citations,
                 "keyword_recall": a.keyword_recall,

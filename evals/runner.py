@@ -69,11 +69,16 @@ class AnswerResult:
     text: str
     citations: list[dict[str, object]]  # {"n", "doc_id", "quote"}
     cited: list[str]  # distinct canonical doc_ids cited, in order
-    refused: bool
+    status: str  # answered | not_stated | refused
     keyword_recall: float | None
     citation_precision: float | None
     latency_ms: float
     notice: str = ""
+
+    @property
+    def refused(self) -> bool:
+        """Not answered: refused, or not stated."""
+        return self.status != "answered"
 
 
 @dataclass
@@ -226,6 +231,12 @@ def _mode_result(
     )
 
 
+def _keyword_recall(answer: Answer, q: EvalQuestion) -> float | None:
+    """None for a question without keywords; a non-answer finds none of them."""
+    found = keyword_recall(answer.text, q.answer_keywords)
+    return 0.0 if found is not None and answer.refused else found
+
+
 def _answer_result(
     answer: Answer,
     latency_ms: float,
@@ -243,9 +254,12 @@ def _answer_result(
             for c in answer.citations
         ],
         cited=cited,
-        refused=answer.refused,
-        keyword_recall=keyword_recall(answer.text, q.answer_keywords) if q.answerable else None,
-        citation_precision=citation_precision(cited, relevant) if q.answerable else None,
+        status=answer.status,
+        # a non-answer earns nothing, whatever evidence it shows beside the one line
+        keyword_recall=_keyword_recall(answer, q) if q.answerable else None,
+        citation_precision=(
+            citation_precision(cited, relevant) if q.answerable and not answer.refused else None
+        ),
         latency_ms=latency_ms,
         notice=answer.notice,
     )

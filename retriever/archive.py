@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from newsdesk.core.types import Article, IndexStats
+from newsdesk.core.types import Article, DateSpan, IndexStats
 from newsdesk.store.index import Index
 from newsdesk.store.readers import LedgerReaders
 
@@ -22,7 +22,7 @@ class Archive:
     def __init__(self, index: Index) -> None:
         self.index = index
         self._readers = LedgerReaders(index.ledger.path)
-        self._latest: tuple[int, date | None] | None = None  # (generation, newest date)
+        self._span: tuple[int, DateSpan] | None = None  # (generation, its dates)
 
     def close(self) -> None:
         """Close this archive's connections (the index stays open: its opener closes it)."""
@@ -36,16 +36,19 @@ class Archive:
         return self._readers.ledger().article(doc_id)
 
     def latest_date(self) -> date | None:
-        """The newest publication date, looked up once per index generation."""
+        """The newest publication date: what "recent" and "this year" count back from."""
+        return self.date_span().latest
+
+    def date_span(self) -> DateSpan:
+        """The archive's publication dates, looked up once per index generation."""
         with self._readers.snapshot() as ledger:
             generation = ledger.generation
-            cached = self._latest
+            cached = self._span
             if cached is not None and cached[0] == generation:
                 return cached[1]
-            latest = ledger.latest_published()
-        day = date.fromisoformat(latest[:10]) if latest else None
-        self._latest = (generation, day)  # one assignment: readers see the old or the new pair
-        return day
+            span = ledger.date_span()
+        self._span = (generation, span)  # one assignment: readers see the old or the new pair
+        return span
 
     def curated_questions(self) -> list[str]:
         """Questions the archive's owner suggested (see ingest's `.newsdesk-questions`)."""

@@ -156,6 +156,10 @@ class Searcher:
         """Inverse document frequency of a (stemmed) term over the chunks."""
         return self._snapshot.idf(term)
 
+    def term_share(self, term: str) -> float:
+        """The share of chunks that hold a (stemmed) term."""
+        return self._snapshot.share(term)
+
     def rank_chunks(self, query: str, filters: Filters, mode: str, pool: int) -> list[_Candidate]:
         """Candidate chunks for `query`, best first, with their dense and lexical evidence."""
         return self._rank(self._snapshot, query, filters, mode, pool)

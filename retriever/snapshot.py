@@ -78,9 +78,16 @@ class Snapshot:
         n = len(self.bm25.chunk_ids)
         if n == 0:
             return 0.0
+        return float(np.log((n + 1) / (self._df(term) + 0.5)))
+
+    def share(self, term: str) -> float:
+        """The share of chunks that hold a (stemmed) term: 0.0 for one the archive lacks."""
+        n = len(self.bm25.chunk_ids)
+        return self._df(term) / n if n else 0.0
+
+    def _df(self, term: str) -> int:
         i = self.bm25.model.vocab_dict.get(term)
-        df = int(self.df[i]) if i is not None and i < len(self.df) else 0
-        return float(np.log((n + 1) / (df + 0.5)))
+        return int(self.df[i]) if i is not None and i < len(self.df) else 0
 
 
 def load_snapshot(ledger: Ledger, index_dir: Path) -> Snapshot:

@@ -16,6 +16,7 @@ from helpers import SAMPLE, SHARED_DATA, SHARED_REUTERS, ChromaServer, make_sett
 if TYPE_CHECKING:
     from newsdesk.assistant import Assistant
     from newsdesk.embedding import Embedder
+    from newsdesk.nlp import Recognizer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -44,6 +45,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
         if key.startswith("NEWSDESK_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("NEWSDESK_MODEL_CACHE", str(model_cache))
+    # `newsdesk ingest` finds named entities after indexing (seconds per sample archive, for
+    # the spaCy load): off unless a test is about it (tests/test_enrich.py turns it back on).
+    monkeypatch.setenv("NEWSDESK_ENRICH", "false")
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +65,14 @@ def torch_embedder() -> Embedder:
     from newsdesk.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def recognizer() -> Recognizer:
+    """The spaCy recogniser users get (en_core_web_sm, or the offline package), loaded once."""
+    from newsdesk.nlp import load_recognizer
+
+    return load_recognizer()
 
 
 @pytest.fixture(scope="session")

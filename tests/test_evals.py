@@ -90,7 +90,7 @@ class ArchiveDouble:
         self.calls.append(("ask", question, tuple(history), mode, k))
         text, cited, refused = self.answers.get(question, ("I cannot answer that.", [], True))
         citations = tuple(Citation(i + 1, self._passage(d), "quote") for i, d in enumerate(cited))
-        return Answer(question, question, text, citations, refused)
+        return Answer(question, question, text, citations, "refused" if refused else "answered")
 
 
 def q(qid: str, relevant: list[str], qtype: str, keywords: Sequence[str] = ()) -> EvalQuestion:

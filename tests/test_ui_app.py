@@ -123,6 +123,25 @@ def test_off_topic_question_is_refused_with_closest_articles(app_url: str) -> No
     assert 'id="near-1-1"' in panel and "<mark" not in panel
 
 
+def test_not_stated_says_so_and_shows_the_closest_evidence_as_not_an_answer(
+    app_url: str,
+) -> None:
+    chat, panel = ask(client(app_url), "What did Russia demand of Moldova?")
+    answer = reply(chat)
+    assert "nd-not-stated" in answer and "nd-refusal" not in answer
+    assert "does not state the answer" in plain(answer) and "\u201cMoldova\u201d" in plain(answer)
+    assert "Closest evidence (not an answer):" in plain(answer)
+    assert 'href="#cite-1-1"' in answer  # the evidence is cited like an answer
+    assert "Closest evidence (not an answer)" in plain(panel) and "<mark" in panel
+
+
+def test_a_year_outside_the_archive_is_refused_with_its_span(app_url: str) -> None:
+    chat, _ = ask(client(app_url), "What did Russia demand of Ukraine in 2019?")
+    answer = reply(chat)
+    assert "nd-refusal" in answer
+    assert "The archive covers 2022-2024; nothing from 2019." in plain(answer)
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [

@@ -135,6 +135,25 @@ def test_seed_question_answer_and_citation_click(browser: Any, seed_app: str) ->
     page.close()
 
 
+def test_not_stated_shows_labelled_evidence_that_opens_its_passage(
+    browser: Any, seed_app: str
+) -> None:
+    from playwright.sync_api import expect
+
+    page, dialogs = open_page(browser, seed_app)
+    ask(page, "What did Russia demand of Moldova?")
+    box = page.locator("#nd-chat .nd-not-stated").last
+    expect(box).to_contain_text("does not state the answer")
+    expect(box).to_contain_text("Closest evidence (not an answer):")
+    expect(page.locator("#nd-panel")).to_contain_text("Closest evidence (not an answer)")
+    box.locator('a.nd-cite[href="#cite-1-1"]').first.click()
+    active = page.locator("#nd-panel mark.nd-active").first
+    expect(active).to_be_visible()
+    expect(active).to_be_in_viewport()
+    assert dialogs == []
+    page.close()
+
+
 # ------------------------------------------------------------------ hostile archive
 PAYLOAD_TXT = """\
 Harbour board <b>bans</b> night fishing <script>window.__pwned=1</script>

@@ -144,7 +144,7 @@ def answer(text: str, citations: tuple[Citation, ...], **kw: object) -> Answer:
         "standalone_question": "When will the bridge reopen?",
         "text": text,
         "citations": citations,
-        "refused": False,
+        "status": "answered",
     }
     base.update(kw)
     return Answer(**base)  # type: ignore[arg-type]
@@ -328,7 +328,7 @@ def test_untrusted_fields_render_inert(payload: str) -> None:
         render.question_html(payload),
         render.error_html(payload),
         render.refusal_html(
-            answer(payload, (), refused=True, retrieved=(ArticleHit("doc-1", 1.0, (p,)),)), 2
+            answer(payload, (), status="refused", retrieved=(ArticleHit("doc-1", 1.0, (p,)),)), 2
         ),
         render.facts_html(
             IndexStats(
@@ -383,7 +383,9 @@ def test_refusal_offers_the_closest_articles() -> None:
         ArticleHit(f"doc-{i}", 1.0 / i, (passage(0, 26, title=f"Story {i}", doc_id=f"doc-{i}"),))
         for i in range(1, 8)
     )
-    a = answer("The archive has no article that answers this.", (), refused=True, retrieved=hits)
+    a = answer(
+        "The archive has no article that answers this.", (), status="refused", retrieved=hits
+    )
     tree = assert_inert(render.answer_html(a, 4))
     assert "The archive has no article that answers this." in tree.plain
     assert "Closest articles:" in tree.plain

@@ -71,9 +71,9 @@ def answer_turn(
             answered=True,
         )
         log.info(
-            "turn %d answered: refused=%s citations=%d",
+            "turn %d answered: status=%s citations=%d",
             number,
-            answer.refused,
+            answer.status,
             len(answer.citations),
         )
     except NewsdeskError as exc:

@@ -13,6 +13,9 @@ a.nd-cite { font-weight: 600; text-decoration: none; color: var(--color-accent);
 a.nd-cite:hover { text-decoration: underline; }
 .nd-hint, .nd-notice { font-size: 0.85em; opacity: 0.75; margin: 0.4em 0 0; }
 .nd-error { color: var(--error-text-color, #b91c1c); }
+.nd-not-stated > p:first-child { font-weight: 600; }
+.nd-evidence { line-height: 1.55; opacity: 0.85; border-left: 3px solid var(--border-color-primary);
+  padding-left: 0.6em; }
 .nd-closest { margin: 0.2em 0 0 1.2em; }
 .nd-closest .nd-meta { opacity: 0.75; font-size: 0.9em; }
 .nd-sources h3 { margin: 0 0 0.4em; }

@@ -94,8 +94,10 @@ def pending_html() -> str:
 
 def answer_html(answer: Answer, turn: int) -> str:
     """The final answer for the chat: escaped text with clickable `[n]`, notices, refusal."""
-    if answer.refused:
+    if answer.status == "refused":
         return refusal_html(answer, turn)
+    if answer.status == "not_stated":
+        return not_stated_html(answer, turn)
     titles = {c.n: c.passage.headline or c.passage.doc_id for c in answer.citations}
     parts = [f'<div class="nd-answer">{_lines(linkify(esc(answer.text), turn, titles))}</div>']
     parts.append(_followup_note(answer))
@@ -138,6 +140,21 @@ def refusal_html(answer: Answer, turn: int) -> str:
                 + "</li>"
             )
         parts.append("</ul>")
+    parts.append("</div>")
+    parts.append(_followup_note(answer))
+    return "".join(parts)
+
+
+def not_stated_html(answer: Answer, turn: int) -> str:
+    """The archive covers the subject but does not state the answer: say so, then show the
+    closest evidence, cited, under a label that says it is not an answer."""
+    parts = [f'<div class="nd-not-stated"><p>{_lines(esc(answer.text))}</p>']
+    if answer.evidence:
+        titles = {c.n: c.passage.headline or c.passage.doc_id for c in answer.citations}
+        parts.append(
+            '<p class="nd-closest-label">Closest evidence (not an answer):</p>'
+            f'<div class="nd-evidence">{_lines(linkify(esc(answer.evidence), turn, titles))}</div>'
+        )
     parts.append("</div>")
     parts.append(_followup_note(answer))
     return "".join(parts)
@@ -310,6 +327,10 @@ def closest_sources_html(answer: Answer, turn: int) -> str:
 
 def sources_section(answer: Answer, turn: int, articles: Mapping[str, Article | None]) -> str:
     """What the sources panel shows for one answer."""
+    if answer.status == "not_stated" and answer.citations:
+        return '<p class="nd-kind">Closest evidence (not an answer)</p>' + (
+            cited_sources_html(answer, turn, articles)
+        )
     if answer.refused:
         if not answer.retrieved:
             return '<p class="nd-empty">No article came close.</p>'

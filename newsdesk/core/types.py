@@ -15,6 +15,12 @@ from newsdesk.core.text import readable_title
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = get_args(Mode)
 
+# What became of a question: answered from the archive; the archive covers the subject but no
+# article states the asked fact (`not_stated`: the closest evidence is shown, labelled as not
+# an answer); or nothing relevant was found (`refused`).
+Status = Literal["answered", "not_stated", "refused"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+
 
 @dataclass(frozen=True)
 class Article:
@@ -46,6 +52,17 @@ class Chunk:
     end: int  # character offset into Article.text (exclusive)
     text: str  # == article.text[start:end]
     n_tokens: int
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A named entity in an article's text: `text == article.text[start:end]`, with the NER
+    model's label (PERSON, ORG, GPE, DATE, MONEY, ...)."""
+
+    start: int
+    end: int
+    label: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -120,13 +137,19 @@ class Answer:
 
     question: str
     standalone_question: str
-    text: str
+    text: str  # the answer; for a non-answer, the one line that says why
     citations: tuple[Citation, ...]
-    refused: bool
+    status: Status = "answered"
     retrieved: tuple[ArticleHit, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     unsupported: tuple[str, ...] = ()  # generated sentences with no supporting citation
     notice: str = ""  # e.g. "LLM server unavailable; answered extractively"
+    evidence: str = ""  # not_stated: the closest evidence, cited by `citations`; not an answer
+
+    @property
+    def refused(self) -> bool:
+        """Not answered (refused or not stated): what clients before `status` test."""
+        return self.status != "answered"
 
 
 @dataclass(frozen=True)
@@ -137,6 +160,29 @@ class Composed:
     citations: tuple[Citation, ...]
     unsupported: tuple[str, ...] = ()
     notice: str = ""
+
+
+@dataclass(frozen=True)
+class DateSpan:
+    """The publication dates of an archive: the oldest and newest, and how many articles
+    carry a date at all (many archives are partly or wholly undated)."""
+
+    earliest: date | None
+    latest: date | None
+    dated: int
+    articles: int
+
+    @property
+    def mostly_dated(self) -> bool:
+        """Do the dates describe the archive? Only when most of its articles have one."""
+        return self.earliest is not None and self.dated * 2 > self.articles
+
+    def years(self) -> str:
+        """ "1987", "2004-2005": the years the dated articles span."""
+        if self.earliest is None or self.latest is None:
+            return ""
+        first, last = self.earliest.year, self.latest.year
+        return str(first) if first == last else f"{first}-{last}"
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,12 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from newsdesk.core.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
 from newsdesk.core.text import readable_title
-from newsdesk.core.types import Article, Chunk, IndexStats
+from newsdesk.core.types import Article, Chunk, DateSpan, Entity, IndexStats
 from newsdesk.store import schema
 
 _DDL = """
@@ -44,6 +45,11 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_hash ON chunks(content_hash);
 CREATE TABLE IF NOT EXISTS pending (chunk_id TEXT NOT NULL, op TEXT NOT NULL,
     PRIMARY KEY (chunk_id, op));
+CREATE TABLE IF NOT EXISTS entities (
+    content_hash TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    label TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY (content_hash, start, "end", label));
+CREATE INDEX IF NOT EXISTS entities_by_text ON entities(text);
+CREATE TABLE IF NOT EXISTS enriched (content_hash TEXT PRIMARY KEY, model TEXT NOT NULL);
 """
 
 _TEXT_COLS = "content_hash, doc_id, title, text, source, published, url, category, author, n_chunks"
@@ -355,7 +361,62 @@ class Ledger:
         ids = self.chunk_ids(content)
         self._conn.execute("DELETE FROM chunks WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM texts WHERE content_hash=?", (content,))
+        self._conn.execute("DELETE FROM entities WHERE content_hash=?", (content,))
+        self._conn.execute("DELETE FROM enriched WHERE content_hash=?", (content,))
         return ids, None
+
+    # ---------------------------------------------------------------- named entities
+    def unenriched(self, model: str, limit: int) -> list[tuple[str, str]]:
+        """(content hash, text) of up to `limit` stored texts whose entities are missing or
+        were found by another model than `model`."""
+        rows = self._conn.execute(
+            "SELECT t.content_hash, t.text FROM texts t LEFT JOIN enriched e "
+            "ON e.content_hash=t.content_hash WHERE e.model IS NULL OR e.model != ? "
+            "ORDER BY t.content_hash LIMIT ?",
+            (model, limit),
+        )
+        return [(str(a), str(b)) for a, b in rows]
+
+    def count_unenriched(self, model: str) -> int:
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM texts t LEFT JOIN enriched e ON e.content_hash=t.content_hash "
+            "WHERE e.model IS NULL OR e.model != ?",
+            (model,),
+        ).fetchone()
+        return int(row[0])
+
+    def put_entities(self, content: str, model: str, entities: Iterable[Entity]) -> None:
+        """Replace the entities of `content` (inside a transaction), if it is still stored."""
+        if not self.has_text(content):
+            return  # removed while it was being read: nothing to annotate
+        self._conn.execute("DELETE FROM entities WHERE content_hash=?", (content,))
+        self._conn.executemany(
+            'INSERT OR IGNORE INTO entities(content_hash, start, "end", label, text) '
+            "VALUES (?,?,?,?,?)",
+            [(content, e.start, e.end, e.label, e.text) for e in entities],
+        )
+        self._conn.execute(
+            "INSERT OR REPLACE INTO enriched(content_hash, model) VALUES (?, ?)", (content, model)
+        )
+
+    def entities(self, doc_id: str) -> list[Entity]:
+        """The named entities of the article stored under `doc_id` (an alias shares its
+        canonical's), in text order; offsets point into `Ledger.article(doc_id).text`."""
+        rows = self._conn.execute(
+            'SELECT e.start, e."end", e.label, e.text FROM articles a JOIN entities e '
+            'ON e.content_hash=a.content_hash WHERE a.doc_id=? ORDER BY e.start, e."end"',
+            (doc_id,),
+        )
+        return [Entity(int(a), int(b), str(c), str(d)) for a, b, c, d in rows]
+
+    def enriched_count(self, model: str) -> int:
+        """How many stored texts have entities found by `model`."""
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM enriched e JOIN texts t ON e.content_hash=t.content_hash "
+            "WHERE e.model=?",
+            (model,),
+        )
+        return int(row.fetchone()[0])
 
     def add_pending(self, chunk_ids: Iterable[str], op: str) -> None:
         self._conn.executemany(
@@ -411,9 +472,22 @@ class Ledger:
         """The id of every stored chunk."""
         return {str(r[0]) for r in self._conn.execute("SELECT chunk_id FROM chunks")}
 
-    def latest_published(self) -> str | None:
-        """The newest publication date (ISO 8601 text) of any article, or None if none is
-        dated."""
-        row = self._conn.execute("SELECT MAX(published) FROM texts WHERE published != ''")
-        latest = row.fetchone()[0]
-        return str(latest) if latest else None
+    def date_span(self) -> DateSpan:
+        """The oldest and newest publication dates, and how many articles are dated."""
+        earliest, latest, dated, articles = self._conn.execute(
+            "SELECT MIN(NULLIF(published, '')), MAX(NULLIF(published, '')), "
+            "COUNT(NULLIF(published, '')), COUNT(*) FROM texts"
+        ).fetchone()
+        return DateSpan(
+            earliest=_day(earliest), latest=_day(latest), dated=int(dated), articles=int(articles)
+        )
+
+
+def _day(published: str | None) -> date | None:
+    """The date of an ISO 8601 publication stamp, None for none or one that does not parse."""
+    if not published:
+        return None
+    try:
+        return date.fromisoformat(str(published)[:10])
+    except ValueError:
+        return None
