@@ -18,7 +18,10 @@ No language model. For a question and the ranked articles it
    speaker: a sentence that starts with a pronoun, follows a line ending in ':' or is part of
    an unattributed (or "he said") quote brings along the sentence that introduces or
    attributes it (see `retriever.candidates`);
-4. orders the chosen sentences by article rank, then by position in the article, within a
+4. stops at the article of the first pick unless the question asks for several facts
+   (`asks_for_several`: "..., and who ...", comparisons, "each", "both"): sentences from other
+   articles added after the answer is found mostly cite what was not asked;
+5. orders the chosen sentences by article rank, then by position in the article, within a
    budget of five sentences / 120 words (the first pick always fits).
 
 Every sentence is followed by " [n]", numbering the passages in order of first citation;
@@ -45,6 +48,7 @@ from newsdesk.retriever.candidates import (
     passage_candidates,
     with_context,
 )
+from newsdesk.retriever.constraints import asks_for_several
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +130,8 @@ class ExtractiveAnswerer:
         by_passage = self._sentences(hits)
         candidates = [s for sents in by_passage.values() for s in sents if not s.junk]
         wanted = self._score(question, candidates, by_passage)
-        chosen = self._select(candidates, by_passage, wanted)
+        one_article = not asks_for_several(question)
+        chosen = self._select(candidates, by_passage, wanted, one_article=one_article)
         if not chosen:
             chosen = self._fallback(hits, by_passage)
         if not chosen:
@@ -197,12 +202,16 @@ class ExtractiveAnswerer:
         candidates: list[Candidate],
         by_passage: dict[str, list[Candidate]],
         wanted: str,
+        *,
+        one_article: bool = False,
     ) -> list[Candidate]:
         """Greedy. A sentence is eligible while its score is at least `min_relative_score`
         of the best score, or its gain is at least that share of the first pick's gain. The
         gain discounts question terms that chosen sentences already cover and favours a
         sentence of the wanted answer type ("how many" -> a number) until one is chosen, so a
-        two-part question gets both parts answered."""
+        two-part question gets both parts answered. With `one_article` (the question asks
+        for one fact) the answer stops at the article of its first pick: sentences from
+        other articles, added after the answer is found, mostly cite what is not asked."""
         pool = [s for s in candidates if s.score > 0.0]
         if not pool:
             return []
@@ -216,6 +225,9 @@ class ExtractiveAnswerer:
             gains = {id(s): _gain(s, covered, type_needed) for s in pool}
             gain_floor = first_gain * self.min_relative_score
             eligible = [s for s in pool if s.score >= floor or gains[id(s)] >= gain_floor]
+            if one_article and chosen:
+                home = chosen[0].passage.doc_id
+                eligible = [s for s in eligible if s.passage.doc_id == home]
             if not eligible:
                 break
             best = min(

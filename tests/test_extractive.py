@@ -271,6 +271,20 @@ def test_two_part_question_gets_both_parts(seed, telegraph, budget) -> None:
     assert "90 journalist jobs" in c.text and "printing facilities" in c.text
 
 
+def test_a_one_fact_answer_stops_at_its_article(seed, telegraph, budget) -> None:
+    # Both articles match words of the question; one fact is asked, so one article answers
+    # (without the stop rule the answer went on into the other article).
+    one = "How many journalists will the Telegraph shed amid warnings of complete destruction?"
+    c = ExtractiveAnswerer().compose(one, hits_for(one, telegraph, seed, budget))
+    assert_verbatim(c)
+    assert {cit.passage.doc_id for cit in c.citations} == {telegraph[0]}
+    # a question of several parts takes each part from its own article
+    several = "Who warned of complete destruction and how many journalists will the Telegraph shed?"
+    wide = ExtractiveAnswerer().compose(several, hits_for(several, telegraph, seed, budget))
+    assert_verbatim(wide)
+    assert {cit.passage.doc_id for cit in wide.citations} == {telegraph[0], seed[0]}
+
+
 def test_sentence_cut_at_a_chunk_boundary_is_not_quoted(telegraph) -> None:
     doc_id, title, body = telegraph
     start = body.index("axing 90 journalist jobs")  # mid-sentence, as a long-sentence cut
