@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsdesk import __version__
-from newsdesk.core.errors import NewsdeskError
+from newsdesk.core.errors import NewsdeskError, QuestionError
 from newsdesk.core.types import MODES, Filters
 
 if TYPE_CHECKING:  # the assistant imports the whole read side: only when a command needs it
@@ -28,6 +28,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_GATE = 3
+EXIT_BROKEN_PIPE = 128 + 13  # as a shell reports a process ended by SIGPIPE
 
 # C0 and C1 control characters except tab and newline: in archive text or file names they
 # could be terminal escape sequences (clear the screen, retitle the window, ...).
@@ -272,7 +273,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "serve": cmd_serve,
             "eval": cmd_eval,
         }[args.command]
-        return int(handler(args, settings))
+        code = int(handler(args, settings))
+        sys.stdout.flush()  # a reader gone (`| head -1`) shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader closed the pipe: stop quietly, with the status a shell gives SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except NewsdeskError as exc:
         print(f"newsdesk: error: {terminal_text(exc, one_line=True)}", file=sys.stderr)
         return EXIT_ERROR
@@ -378,6 +386,8 @@ def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
 
     for text in (args.question, *args.history):  # a bad question fails before the model loads
         clean_question(text, settings.max_question_chars)
+    if args.since and args.until and args.since > args.until:
+        raise QuestionError(f"the 'since' date {args.since} is after the 'until' date {args.until}")
     assistant = build_assistant(settings)
     try:
         return _ask(args, assistant)

@@ -11,8 +11,10 @@ one step): what the intent log left behind is exactly what the next open's repai
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -307,3 +309,51 @@ def test_control_characters_in_a_question_are_dropped_not_echoed(sample_index: P
     assert done.returncode == 0, done.stderr
     assert "[1]" in done.stdout and SEED_DOC in done.stdout
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", done.stdout + done.stderr)
+
+
+# ------------------------------------------------------------------ one-line errors
+def test_a_busy_port_is_one_line_naming_the_flag(sample_index: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli("serve", "--index", str(sample_index), "--port", str(port))
+    line = one_line_error(done)
+    assert f"port {port} is in use; pick another with --port" in line
+
+
+def test_since_after_until_is_rejected_at_the_cli_as_in_the_ui(sample_index: Path) -> None:
+    done = cli(
+        "ask", "What did Russia demand?", "--index", str(sample_index),
+        "--since", "2006-01-01", "--until", "2004-01-01",
+    )  # fmt: skip
+    line = one_line_error(done)
+    assert "the 'since' date 2006-01-01 is after the 'until' date 2004-01-01" in line
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["stats"],
+        ["stats", "--json"],
+        ["ask", "What did Russia demand of Ukraine?"],
+        ["ask", "What did Russia demand of Ukraine?", "--json"],
+    ],
+    ids=["stats", "stats-json", "ask", "ask-json"],
+)
+def test_a_closed_pipe_ends_quietly(sample_index: Path, argv: list[str]) -> None:
+    # `newsdesk stats | head -0`: the reader is gone before anything is written
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "newsdesk.cli", *argv, "--index", str(sample_index)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 141, done.stderr
+    assert done.stderr == ""

@@ -7,8 +7,10 @@ Errors become a readable message in the chat; the app keeps running.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -254,7 +256,31 @@ def launch(assistant: Assistant, settings: Settings, *, block: bool = True) -> g
         log.warning(
             "serving on %s without a login; set NEWSDESK_AUTH to require one", settings.host
         )
+    _check_port_free(settings.host, settings.port)
     demo = build_app(assistant)
+    try:
+        _launch(demo, settings, auth, block)
+    except OSError as exc:  # gradio's "Cannot find empty port", a host that cannot be bound
+        raise ConfigError(
+            f"cannot serve on {settings.host}:{settings.port} ({exc}); pick another with --port"
+        ) from exc
+    return demo
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail in one line, before the app is built, if something already listens there."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"port {port} is in use; pick another with --port") from exc
+            raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def _launch(demo: gr.Blocks, settings: Settings, auth: Any, block: bool) -> None:
     demo.launch(
         server_name=settings.host,
         server_port=settings.port,
@@ -275,4 +301,3 @@ def launch(assistant: Assistant, settings: Settings, *, block: bool = True) -> g
         blocked_paths=[str(Path(settings.index).expanduser().resolve())],
         css=CSS,
     )
-    return demo
