@@ -38,8 +38,8 @@ class Finished:
         start = text.rfind("\n{")
         return json.loads(text[start + 1 :] if start >= 0 else text)
 
-    def check(self) -> Finished:
-        if self.returncode != 0:
+    def check(self, *, ok: tuple[int, ...] = (0,)) -> Finished:
+        if self.returncode not in ok:
             raise RuntimeError(
                 f"{' '.join(self.argv[:4])} ... exited {self.returncode}: {self.stderr[-2000:]}"
             )

@@ -193,6 +193,8 @@ def _parse(data: bytes, kind: str, place: Place, *, charset: str = "", url: str 
         if _FEED_ROOT.search(text[:2000]) and "<html" not in text[:2000].lower():
             return parse_feed(data, place)
         return [parse_html(text, place, doc_id=place.rel, url=url)], []
+    if kind == "jsonl" and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _parse_jsonl_lines(data, place, charset)
     text = decode_text(data, place.name, charset=charset)
     if kind in ("text", "markdown"):
         return [parse_text(text, place, markdown=kind == "markdown")], []
@@ -247,6 +249,31 @@ def _os_reason(exc: OSError, *, missing: str = "no such file or folder") -> str:
 # --------------------------------------------------------------------------- decoding
 
 
+def _parse_jsonl_lines(data: bytes, place: Place, charset: str) -> Parsed:
+    """JSON Lines decoded one line at a time: a line in another encoding (Latin-1, a stray
+    UTF-16 record) is reported as `file#line` and skipped, and its neighbours are read."""
+    _check_not_empty(data, place.name)
+    good: list[str] = []
+    errors: list[IngestError] = []
+    for n, raw in enumerate(data.split(b"\n"), start=1):
+        line = raw.strip(b"\x00")  # a UTF-16 newline leaves a NUL at the next line's edge
+        if n == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8) :]
+        try:
+            text = decode_text(line, place.record(n), charset=charset) if line.strip() else ""
+        except IngestError as exc:
+            errors.append(IngestError(place.record(n), f"line {n}: {exc.reason}"))
+            text = ""
+        good.append(text.replace("\n", " "))
+    try:
+        articles, record_errors = parse_jsonl("\n".join(good), place)
+    except IngestError as exc:
+        if errors:  # nothing readable: the encoding is the reason to give
+            raise IngestError(place.name, f"not JSON Lines: {errors[0].reason}") from exc
+        raise
+    return articles, sorted(errors + record_errors, key=lambda e: int(e.path.rsplit("#", 1)[1]))
+
+
 def decode_text(data: bytes, name: str, *, charset: str = "") -> str:
     """Text from bytes: UTF-8 (with or without BOM), UTF-16 with a BOM, or a declared charset.
 
@@ -282,6 +309,10 @@ def decode_text(data: bytes, name: str, *, charset: str = "") -> str:
 def _check_not_binary(data: bytes, name: str) -> None:
     if b"\x00" in data:
         raise IngestError(name, "binary content (NUL bytes) in a text file")
+    _check_not_empty(data, name)
+
+
+def _check_not_empty(data: bytes, name: str) -> None:
     if not data.strip():
         raise IngestError(name, "empty file (only whitespace)")
 

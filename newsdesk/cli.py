@@ -28,6 +28,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_GATE = 3
+EXIT_PARTIAL = 4  # ingest stored what it could read, but skipped some files or records
 EXIT_BROKEN_PIPE = 128 + 13  # as a shell reports a process ended by SIGPIPE
 
 # C0 and C1 control characters except tab and newline: in archive text or file names they
@@ -119,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="add files, folders or URLs to the index",
         description="Load articles (.txt .md .html .json .jsonl .csv, RSS/Atom, "
         "http(s) URLs or .urls lists), chunk, embed and store them. Re-running "
-        "is safe and fast: unchanged articles are skipped.",
+        "is safe and fast: unchanged articles are skipped. Exit status: 0 all read, "
+        "4 some files or records skipped (each reported), 1 nothing stored.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="file, folder (recursive) or URL")
     _index_args(p)
@@ -312,7 +314,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Any) -> int:
     data = report.to_json() | ({"enrich": enriched.to_json()} if enriched else {})
     summary = report.summary() + (f"\n{enriched.summary()}" if enriched else "")
     _print_report(args, data, summary)
-    return EXIT_OK
+    return EXIT_PARTIAL if report.errors else EXIT_OK
 
 
 def cmd_enrich(args: argparse.Namespace, settings: Any) -> int:

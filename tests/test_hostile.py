@@ -194,7 +194,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         timeout=900,
         env={**env, "NEWSDESK_MAX_FILE_BYTES": str(CI_MAX_FILE_BYTES)},
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 4, done.stderr[-3000:]  # stored what it could, skipped the rest
     return {"index": index, "archive": archive, "report": json.loads(done.stdout), "cli": done}
 
 

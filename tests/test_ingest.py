@@ -315,8 +315,16 @@ def test_cli_ingest_json_contract_and_exit_codes(tmp_path: Path) -> None:
     (bad).mkdir()
     (bad / "empty.txt").write_bytes(b"")
     failed = cli("ingest", str(bad), "--index", str(index))
-    assert failed.returncode != 0
+    assert failed.returncode == 1
     assert "empty.txt" in failed.stderr and "Traceback" not in failed.stderr
+    # Some read, some skipped: a status of its own, each skip on stderr and in the JSON.
+    write(bad / "b.txt", ARTICLE.replace("harbour", "river"))
+    partial = cli("ingest", str(bad), "--index", str(index), "--json")
+    assert partial.returncode == 4, partial.stderr
+    report = json.loads(partial.stdout)
+    assert report["articles_added"] == 1
+    assert [e["path"] for e in report["errors"]] == [str(bad / "empty.txt")]
+    assert partial.stderr.count("newsdesk: skipped") == 1
     missing = cli("stats", "--index", str(tmp_path / "nothing"))
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1
     assert "no Newsdesk index" in missing.stderr

@@ -775,3 +775,33 @@ def test_any_bytes_in_any_format_load_or_fail_cleanly(
         return
     assert all(isinstance(a, Article) and a.text and a.doc_id for a in articles)
     assert all(isinstance(e, IngestError) for e in errors)
+
+
+def test_a_jsonl_line_in_another_encoding_is_skipped_alone(tmp_path: Path) -> None:
+    good = '{"id": "%s", "title": "Harbour %s", "text": "The harbour reopened on day %s."}'
+    latin1 = '{"id": "b", "title": "Caf\u00e9", "text": "Un caf\u00e9 ferm\u00e9."}'.encode(
+        "latin-1"
+    )
+    utf16 = '{"id": "c", "title": "Wide", "text": "A UTF-16 record."}\n'.encode("utf-16-le")
+    data = (
+        b"\n".join(
+            [(good % ("a", "a", "1")).encode(), latin1, utf16 + (good % ("d", "d", "4")).encode()]
+        )
+        + b"\n"
+        + (good % ("e", "e", "5")).encode()
+        + b"\n"
+    )
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(data)
+    articles, errors = load(Source(str(path), "mixed.jsonl", path))
+    assert [a.doc_id for a in articles] == ["a", "d", "e"]
+    assert [e.path for e in errors] == [f"{path}#2", f"{path}#3"]
+    assert "line 2: not valid UTF-8 text (byte 0xe9" in errors[0].reason
+    assert "line 3:" in errors[1].reason
+
+
+def test_a_jsonl_file_with_no_readable_line_names_the_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "latin.jsonl"
+    path.write_bytes('{"id": "x", "text": "caf\u00e9"}\n'.encode("latin-1"))
+    with pytest.raises(IngestError, match="not JSON Lines: line 1: not valid UTF-8"):
+        load(Source(str(path), "latin.jsonl", path))
