@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 from tqdm import tqdm
 
 from newsdesk.core.errors import EvalError, QuestionError
-from newsdesk.core.types import Answer, Article, ArticleHit, Mode
+from newsdesk.core.types import Answer, Article, ArticleHit, Mode, Status
 from newsdesk.evals.metrics import all_found, citation_precision, keyword_recall
 from newsdesk.evals.questions import EvalQuestion
 from newsdesk.retriever.answering import Retrieval
@@ -69,7 +69,7 @@ class AnswerResult:
     text: str
     citations: list[dict[str, object]]  # {"n", "doc_id", "quote"}
     cited: list[str]  # distinct canonical doc_ids cited, in order
-    status: str  # answered | not_stated | refused
+    status: Status
     keyword_recall: float | None
     citation_precision: float | None
     latency_ms: float

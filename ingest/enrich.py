@@ -70,8 +70,7 @@ def enrich(
     try:
         nlp = recognizer or load_recognizer(settings.ner_model)
         report = EnrichReport(model=nlp.model_id)
-        todo = ledger.count_unenriched(nlp.model_id)
-        report.already = ledger.enriched_count(nlp.model_id)
+        todo, report.already = ledger.enrichment(nlp.model_id)
         with tqdm(total=todo, unit="article", disable=not progress, leave=False) as bar:
             while True:
                 rows = ledger.unenriched(nlp.model_id, batch)

@@ -164,11 +164,11 @@ class Assistant:
             evidence=evidence,
         )
 
-    def _article_text(self, doc_id: str) -> tuple[str, str, tuple[str, ...]] | None:
+    def _article_text(self, doc_id: str) -> tuple[str, str] | None:
         article = self.archive.article(doc_id)
         if article is None:
             return None
-        return f"{article.title}\n{article.text}", article.published, ()
+        return f"{article.title}\n{article.text}", article.published
 
     # ------------------------------------------------------------ archive facts
     def stats(self) -> IndexStats:

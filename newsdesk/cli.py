@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsdesk import __version__
-from newsdesk.core.errors import NewsdeskError, QuestionError
-from newsdesk.core.types import MODES, Filters
+from newsdesk.core.errors import NewsdeskError
+from newsdesk.core.types import MODES, Filters, check_date_range
 
 if TYPE_CHECKING:  # the assistant imports the whole read side: only when a command needs it
     from newsdesk.assistant import Assistant
@@ -388,8 +388,7 @@ def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
 
     for text in (args.question, *args.history):  # a bad question fails before the model loads
         clean_question(text, settings.max_question_chars)
-    if args.since and args.until and args.since > args.until:
-        raise QuestionError(f"the 'since' date {args.since} is after the 'until' date {args.until}")
+    check_date_range(args.since, args.until)
     assistant = build_assistant(settings)
     try:
         return _ask(args, assistant)

@@ -13,8 +13,8 @@ question set) and keeps, as evidence, only articles that honour them all:
 - a quarter by its words in the text ("Q3", "third quarter", "three months to September" is not
   read: a quarter must be named);
 - a name, a run of capitalised words that do not open the question ("Weingartner", "Lit Idol",
-  "Duchy of Cornwall"), by every one of its words in the article (a place matches its people:
-  "Italian" honours "Italy"), or by the article's mined aliases once they exist.
+  "Duchy of Cornwall"), by its last word in the article ("Shephard" honours "Gillian
+  Shephard"; a place matches its people: "Italian" honours "Italy").
 
 Month and weekday names are dates, not names (the date words turn them into filters), and
 capitalised question words ("Who", "What") never count.
@@ -23,7 +23,7 @@ capitalised question words ("Who", "What") never count.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from newsdesk.core.text import STOPWORDS, content_terms, terms_match, word_set
@@ -32,8 +32,7 @@ _YEAR = re.compile(r"(?<![\d£$€.,])(?<!\d-)((?:19|20)\d\d)(?:[/-](\d\d))?(?![
 _QUARTER = re.compile(
     r"\b(?:q([1-4])|(first|second|third|fourth|final|last)[- ]quarter)\b", re.IGNORECASE
 )
-HEAD_ONLY = True  # a name is honoured by its last word ("Shephard" for "Gillian Shephard")
-_QUARTER_WORDS = {"1": "first", "2": "second", "3": "third", "4": "fourth"}
+_QUARTER_WORDS = ("first", "second", "third", "fourth")  # quarter n is _QUARTER_WORDS[n - 1]
 _TOKEN = re.compile(r"[\w.&'\u2019-]+|[?!.;:,\"()]")
 _CAPITALISED = re.compile(r"[A-Z][\w.&'\u2019-]*|&")
 _DATE_WORDS = word_set(
@@ -53,6 +52,7 @@ class Constraint:
     kind: str  # "year" | "quarter" | "name"
     text: str  # as written in the question: "2006", "Q1", "Marlene Weingartner"
     values: tuple[str, ...]  # years ("2004", "2005"), a quarter's number, or a name's stems
+    # (all of them say how specific the name is; the last one must be in the article)
 
 
 def question_constraints(question: str) -> tuple[Constraint, ...]:
@@ -68,9 +68,8 @@ def question_constraints(question: str) -> tuple[Constraint, ...]:
     if years:  # several years span a period or compare: evidence of any one will do
         found.append(Constraint("year", " or ".join(written), tuple(dict.fromkeys(years))))
     for m in _QUARTER.finditer(question):
-        number = m.group(1) or {"first": "1", "second": "2", "third": "3"}.get(
-            m.group(2).lower(), "4"
-        )
+        word = (m.group(2) or "").lower()
+        number = m.group(1) or str(_QUARTER_WORDS.index(word) + 1 if word in _QUARTER_WORDS else 4)
         found.append(Constraint("quarter", m.group(0), (number,)))
     found.extend(_names(question))
     return tuple(found)
@@ -133,14 +132,9 @@ def asks_for_several(question: str) -> bool:
     return _SEVERAL.search(question) is not None
 
 
-def unmet(
-    constraints: Sequence[Constraint],
-    text: str,
-    published: str = "",
-    aliases: Iterable[str] = (),
-) -> list[Constraint]:
+def unmet(constraints: Sequence[Constraint], text: str, published: str = "") -> list[Constraint]:
     """The constraints an article does not honour. `text` is its title and body, `published`
-    its ISO date, `aliases` names the archive knows it by (mined descriptors)."""
+    its ISO date."""
     if not constraints:
         return []
     terms: set[str] | None = None
@@ -153,9 +147,8 @@ def unmet(
             ok = _names_quarter(lowered, c.values[0])
         else:
             if terms is None:
-                terms = set(content_terms(text + "\n" + "\n".join(aliases)))
-            wanted = c.values[-1:] if HEAD_ONLY else c.values
-            ok = all(_has_term(v, terms) for v in wanted)
+                terms = set(content_terms(text))
+            ok = _has_term(c.values[-1], terms)
         if not ok:
             missing.append(c)
     return missing
@@ -167,7 +160,7 @@ def _names_year(lowered: str, year: str) -> bool:
 
 
 def _names_quarter(lowered: str, number: str) -> bool:
-    word = _QUARTER_WORDS[number]
+    word = _QUARTER_WORDS[int(number) - 1]
     pattern = rf"\bq{number}\b|\b{word}[- ]quarter\b"
     if number == "4":
         pattern += r"|\b(?:final|last)[- ]quarter\b"

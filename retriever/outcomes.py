@@ -31,8 +31,8 @@ from newsdesk.retriever.constraints import (
 )
 from newsdesk.retriever.refusal import refusal_text
 
-# (title + text, published, aliases) of an article by doc_id, or None if it is gone.
-ArticleText = Callable[[str], "tuple[str, str, Sequence[str]] | None"]
+# (title + text, published) of an article by doc_id, or None if it is gone.
+ArticleText = Callable[[str], "tuple[str, str] | None"]
 
 # The share of passages a term is in, for how specific a name in the question is.
 TermShare = Callable[[str], float]
@@ -46,7 +46,6 @@ class Judgement:
     status: Status
     evidence: tuple[ArticleHit, ...]  # what the answer may quote (all hits when not answered)
     statement: str = ""  # for a non-answer: the one line that says why
-    unmet: tuple[Constraint, ...] = ()
 
 
 def judge(
@@ -72,10 +71,7 @@ def judge(
         if len(outside) == len(years):
             asked = describe_unmet(outside)
             return Judgement(
-                "refused",
-                hits,
-                f"The archive covers {span.years()}; nothing from {asked}.",
-                tuple(outside),
+                "refused", hits, f"The archive covers {span.years()}; nothing from {asked}."
             )
     constraints = tuple(c for c in constraints if binds(c, term_share))
     if not constraints:
@@ -86,8 +82,7 @@ def judge(
         found = article_text(hit.doc_id)
         if found is None:
             continue
-        text, published, aliases = found
-        missing = unmet(constraints, text, published, aliases)
+        missing = unmet(constraints, *found)
         missing_per_article.append(missing)
         if not missing:
             kept.append(hit)
@@ -98,10 +93,9 @@ def judge(
     # No one article honours them all. A comparison ("X or Y?") spreads its names over
     # several articles: answered if each constraint is honoured by one of them.
     nowhere = [c for c in constraints if all(c in m for m in missing_per_article)]
-    if not nowhere and missing_per_article:
+    if not nowhere:
         return Judgement("answered", hits)
-    missing = nowhere or list(constraints)
-    return Judgement("not_stated", hits, not_stated_text(hits, missing), tuple(missing))
+    return Judgement("not_stated", hits, not_stated_text(hits, nowhere))
 
 
 def binds(c: Constraint, term_share: TermShare | None) -> bool:

@@ -52,7 +52,7 @@ def stored_entities(index: Path) -> dict[str, list[tuple[int, int, str, str]]]:
 def unenriched(index: Path, recognizer: Recognizer) -> int:
     ledger = Ledger.open(index, create=False)
     try:
-        return ledger.count_unenriched(recognizer.model_id)
+        return ledger.enrichment(recognizer.model_id)[0]
     finally:
         ledger.close()
 

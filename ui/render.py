@@ -98,8 +98,7 @@ def answer_html(answer: Answer, turn: int) -> str:
         return refusal_html(answer, turn)
     if answer.status == "not_stated":
         return not_stated_html(answer, turn)
-    titles = {c.n: c.passage.headline or c.passage.doc_id for c in answer.citations}
-    parts = [f'<div class="nd-answer">{_lines(linkify(esc(answer.text), turn, titles))}</div>']
+    parts = [f'<div class="nd-answer">{_cited(answer.text, answer, turn)}</div>']
     parts.append(_followup_note(answer))
     if answer.citations:
         parts.append(
@@ -112,6 +111,12 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.notice:
         parts.append(f'<p class="nd-notice">{esc(answer.notice)}</p>')
     return "".join(parts)
+
+
+def _cited(text: str, answer: Answer, turn: int) -> str:
+    """`text` escaped, its `[n]` markers links to the passages `answer` cites."""
+    titles = {c.n: c.passage.headline or c.passage.doc_id for c in answer.citations}
+    return _lines(linkify(esc(text), turn, titles))
 
 
 def _followup_note(answer: Answer) -> str:
@@ -150,10 +155,9 @@ def not_stated_html(answer: Answer, turn: int) -> str:
     closest evidence, cited, under a label that says it is not an answer."""
     parts = [f'<div class="nd-not-stated"><p>{_lines(esc(answer.text))}</p>']
     if answer.evidence:
-        titles = {c.n: c.passage.headline or c.passage.doc_id for c in answer.citations}
         parts.append(
             '<p class="nd-closest-label">Closest evidence (not an answer):</p>'
-            f'<div class="nd-evidence">{_lines(linkify(esc(answer.evidence), turn, titles))}</div>'
+            f'<div class="nd-evidence">{_cited(answer.evidence, answer, turn)}</div>'
         )
     parts.append("</div>")
     parts.append(_followup_note(answer))

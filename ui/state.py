@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from newsdesk.core.errors import QuestionError
-from newsdesk.core.types import Filters
+from newsdesk.core.types import Filters, check_date_range
 from newsdesk.ui import render
 
 MAX_TURNS = 50  # turns kept per session; older ones drop out of the chat and the history
@@ -82,6 +82,5 @@ def parse_filters(
 ) -> Filters:
     """The filter widgets' values as `Filters`; raises QuestionError on a bad date."""
     start, end = parse_date(since, "'since'"), parse_date(until, "'until'")
-    if start and end and start > end:
-        raise QuestionError(f"the 'since' date {start} is after the 'until' date {end}")
+    check_date_range(start, end)
     return Filters(since=start, until=end, sources=_names(sources), categories=_names(categories))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, get_args
 
+from newsdesk.core.errors import QuestionError
 from newsdesk.core.text import readable_title
 
 # How retrieval ranks: BM25 and dense (cosine) search, or their fusion.
@@ -19,7 +20,6 @@ MODES: tuple[Mode, ...] = get_args(Mode)
 # article states the asked fact (`not_stated`: the closest evidence is shown, labelled as not
 # an answer); or nothing relevant was found (`refused`).
 Status = Literal["answered", "not_stated", "refused"]
-STATUSES: tuple[Status, ...] = get_args(Status)
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,13 @@ class Filters:
 
     def is_empty(self) -> bool:
         return not (self.has_date or self.sources or self.categories)
+
+
+def check_date_range(since: date | None, until: date | None) -> None:
+    """Reject a range a reader set backwards (the UI's date boxes, the CLI's --since/--until);
+    date words in a question that narrow to nothing are a preference, not checked here."""
+    if since and until and since > until:
+        raise QuestionError(f"the 'since' date {since} is after the 'until' date {until}")
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,6 @@ CREATE TABLE IF NOT EXISTS pending (chunk_id TEXT NOT NULL, op TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS entities (
     content_hash TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
     label TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY (content_hash, start, "end", label));
-CREATE INDEX IF NOT EXISTS entities_by_text ON entities(text);
 CREATE TABLE IF NOT EXISTS enriched (content_hash TEXT PRIMARY KEY, model TEXT NOT NULL);
 """
 
@@ -377,13 +376,14 @@ class Ledger:
         )
         return [(str(a), str(b)) for a, b in rows]
 
-    def count_unenriched(self, model: str) -> int:
-        row = self._conn.execute(
-            "SELECT COUNT(*) FROM texts t LEFT JOIN enriched e ON e.content_hash=t.content_hash "
-            "WHERE e.model IS NULL OR e.model != ?",
+    def enrichment(self, model: str) -> tuple[int, int]:
+        """(to do, done): stored texts without entities from `model`, and with them."""
+        done, total = self._conn.execute(
+            "SELECT COUNT(e.content_hash), COUNT(*) FROM texts t LEFT JOIN enriched e "
+            "ON e.content_hash=t.content_hash AND e.model=?",
             (model,),
         ).fetchone()
-        return int(row[0])
+        return int(total) - int(done), int(done)
 
     def put_entities(self, content: str, model: str, entities: Iterable[Entity]) -> None:
         """Replace the entities of `content` (inside a transaction), if it is still stored."""
@@ -408,15 +408,6 @@ class Ledger:
             (doc_id,),
         )
         return [Entity(int(a), int(b), str(c), str(d)) for a, b, c, d in rows]
-
-    def enriched_count(self, model: str) -> int:
-        """How many stored texts have entities found by `model`."""
-        row = self._conn.execute(
-            "SELECT COUNT(*) FROM enriched e JOIN texts t ON e.content_hash=t.content_hash "
-            "WHERE e.model=?",
-            (model,),
-        )
-        return int(row.fetchone()[0])
 
     def add_pending(self, chunk_ids: Iterable[str], op: str) -> None:
         self._conn.executemany(
