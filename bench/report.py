@@ -117,9 +117,13 @@ def format_table(r: dict[str, Any]) -> str:
         ["ingest overhead over encode-only", _fmt(r.get("ingest_overhead"), 3)],
         ["re-ingest, nothing changed (s)", _fmt(r.get("reingest_noop_s"), 2)],
         [
-            "named entities after ingest: wall s / s per 1,000 articles / share of the total",
-            f"{_fmt(nd.get('enrich_wall_s'), 1)} / {_fmt(nd.get('enrich_s_per_1000_articles'), 1)}"
-            f" / {_fmt(nd.get('enrich_share_of_ingest'), 3)}",
+            "second phase (sentences + entities): wall s / share of the total",
+            f"{_fmt(nd.get('enrich_wall_s'), 1)} / {_fmt(nd.get('enrich_share_of_ingest'), 3)}",
+        ],
+        [
+            "per 1,000 articles: sentence vectors s / named entities s",
+            f"{_fmt(nd.get('sentences_s_per_1000_articles'), 1)} / "
+            f"{_fmt(nd.get('enrich_s_per_1000_articles'), 1)}",
         ],
         ["start-up to first answer, `newsdesk ask` (s)", _fmt(r.get("startup_s"), 2)],
         ["peak RSS serve (MB)", _fmt((r.get("peak_rss_mb") or {}).get("serve"), 0)],

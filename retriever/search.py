@@ -34,6 +34,7 @@ from newsdesk.core.errors import StoreError
 from newsdesk.core.text import content_terms
 from newsdesk.core.types import MODES, ArticleHit, Filters, Passage
 from newsdesk.embedding import Embedder, load_embedder
+from newsdesk.retriever import reader
 from newsdesk.retriever.snapshot import QueryVectors, Snapshot, StoreGate, load_snapshot
 from newsdesk.store import schema
 from newsdesk.store.index import Index
@@ -54,6 +55,8 @@ PRF_LEXICAL_WEIGHT = 0.3
 PRF_TERMS = 10
 PRF_MIN_CHUNKS_PER_FEEDBACK = 50  # one feedback chunk per 50 indexed chunks, at most PRF_CHUNKS
 QUERY_VECTORS_KEPT = 64  # query embeddings cached, most recent first
+READER_DEPTH = 5  # top articles the sentence reader re-ranks (retriever.reader)
+READER_WEIGHT = 0.5  # the weight of their best-sentence ranks in that fusion
 ATTEMPTS = 3  # searches of a snapshot that the index outdated, before giving up
 
 
@@ -82,6 +85,8 @@ class Searcher:
         self._store_gate = StoreGate()  # vector-store calls share it; a reopen holds it alone
         self._query_vector = QueryVectors(embedder, QUERY_VECTORS_KEPT)
         self._intact_seen: tuple[int, int, bool] | None = None  # the last `_intact` answer
+        self.reader_depth = READER_DEPTH
+        self.reader_weight = READER_WEIGHT
         try:
             first = self._load(None)
         except BaseException:
@@ -120,7 +125,7 @@ class Searcher:
     def _refresh(self, *, wait: bool) -> bool:
         """As `refresh`; without `wait`, a thread that finds another one loading the next
         generation goes on with the current snapshot instead of waiting for it."""
-        if self._readers.ledger().generation == self._snapshot.generation:
+        if not self._outdated(self._snapshot):
             return False
         if not self._loading.acquire(blocking=wait):
             return False
@@ -133,13 +138,25 @@ class Searcher:
         finally:
             self._loading.release()
 
+    def _outdated(self, snap: Snapshot) -> bool:
+        """Did an ingest move the generation, or an enrich finish reading it, since `snap`?"""
+        ledger = self._readers.ledger()
+        generation = ledger.generation
+        if generation != snap.generation:
+            return True
+        return not snap.read and ledger.read_generation == generation
+
     def _load(self, current: Snapshot | None) -> Snapshot | None:
         """The snapshot of the ledger's generation now, None if that is `current`'s. Runs
         under `_loading` (or in __init__), never under anything a search waits for."""
         with self._readers.snapshot() as ledger:
-            if current is not None and ledger.generation == current.generation:
+            read = ledger.read_generation == ledger.generation
+            if current is not None and (ledger.generation, read) == (
+                current.generation,
+                current.read,
+            ):
                 return None
-            snapshot = load_snapshot(ledger, self.index.dir)
+            snapshot = load_snapshot(ledger, self.index.dir, read=read)
         with self._store_gate.alone():
             if current is not None:
                 self.index.vectors.reopen()  # another process wrote: see its vectors too
@@ -323,6 +340,16 @@ class Searcher:
             if recency:
                 scored = _prefer_recent(scored, by_doc)
             scored.sort(key=lambda s: -s[0])
+            read: dict[str, tuple[tuple[int, float], ...]] = {}
+            if snap.read and self.reader_weight > 0 and self.reader_depth > 1:
+                head = [d for _, d in scored[: self.reader_depth]]
+                vectors = ledger.sentences(head, self.embedder.identity)
+                question_vector = self._query_vector(question)
+                best = reader.best_sentences(vectors, question_vector)
+                scored = reader.rerank(
+                    scored, best, depth=self.reader_depth, weight=self.reader_weight
+                )
+                read = reader.similarities(vectors, question_vector)
             aliases = ledger.aliases_of([d for _, d in scored[: 3 * k]])
         hits: list[ArticleHit] = []
         seen_text: set[str] = set()
@@ -336,7 +363,11 @@ class Searcher:
                 _passage(c, s, floor_sim, tuple(aliases.get(doc_id, ())))
                 for c, s in items[:PASSAGES_PER_ARTICLE]
             )
-            hits.append(ArticleHit(doc_id, score, passages, tuple(aliases.get(doc_id, ()))))
+            hits.append(
+                ArticleHit(
+                    doc_id, score, passages, tuple(aliases.get(doc_id, ())), read.get(doc_id, ())
+                )
+            )
             if len(hits) >= k:
                 break
         return hits

@@ -72,6 +72,9 @@ class Snapshot:
     bm25: lexical.Bm25
     table: ChunkTable
     df: np.ndarray  # document frequency of each BM25 vocabulary id
+    # Every text of this generation has sentence vectors: the sentence reader may re-rank.
+    # (Decided per snapshot, so a search gets the same order all through an enrich.)
+    read: bool = False
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a (stemmed) term over the chunks."""
@@ -90,7 +93,7 @@ class Snapshot:
         return int(self.df[i]) if i is not None and i < len(self.df) else 0
 
 
-def load_snapshot(ledger: Ledger, index_dir: Path) -> Snapshot:
+def load_snapshot(ledger: Ledger, index_dir: Path, *, read: bool = False) -> Snapshot:
     """The snapshot of `ledger`'s generation. Read it inside one transaction
     (`LedgerReaders.snapshot()`), so that the BM25 model and the table describe one state."""
     generation = ledger.generation
@@ -109,7 +112,7 @@ def load_snapshot(ledger: Ledger, index_dir: Path) -> Snapshot:
         row={c: i for i, c in enumerate(bm25.chunk_ids)},
     )
     df = np.diff(np.asarray(bm25.model.scores["indptr"])) if bm25.chunk_ids else np.zeros(0)
-    return Snapshot(generation, bm25, table, frozen(df))
+    return Snapshot(generation, bm25, table, frozen(df), read)
 
 
 class QueryVectors:

@@ -45,9 +45,10 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
         if key.startswith("NEWSDESK_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("NEWSDESK_MODEL_CACHE", str(model_cache))
-    # `newsdesk ingest` finds named entities after indexing (seconds per sample archive, for
-    # the spaCy load): off unless a test is about it (tests/test_enrich.py turns it back on).
-    monkeypatch.setenv("NEWSDESK_ENRICH", "false")
+    # `newsdesk ingest` embeds sentences and finds named entities after indexing; entities
+    # cost seconds per sample archive (the spaCy load), so they are off unless a test is about
+    # them (tests/test_enrich.py turns them back on).
+    monkeypatch.setenv("NEWSDESK_ENRICH", "sentences")
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +84,16 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -
     index = tmp_path_factory.mktemp("sample") / "index"
     report = ingest(make_settings(index), [str(SAMPLE)], embedder=embedder)
     assert not report.errors, report.errors
+    _read_sentences(index, embedder)
     return index
+
+
+def _read_sentences(index: Path, embedder: Embedder) -> None:
+    """The sentence vectors of ingest's second phase (as `newsdesk ingest` stores them; the
+    entities are left to the tests about them)."""
+    from newsdesk.ingest.enrich import enrich
+
+    enrich(make_settings(index, enrich="sentences"), embedder=embedder)
 
 
 @pytest.fixture(scope="session")
@@ -106,6 +116,7 @@ def _ingested(
         return Path(cached)
     index = tmp_path_factory.mktemp(name) / "index"
     ingest(make_settings(index), [str(folder)], embedder=embedder)
+    _read_sentences(index, embedder)
     return index
 
 

@@ -11,11 +11,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from newsdesk.core.config import Settings
+    from newsdesk.store.ledger import Ledger
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample" / "archive"
@@ -30,6 +33,29 @@ def make_settings(index: Path, **kw: Any) -> Settings:
     from newsdesk.core.config import Settings
 
     return Settings(index=index, **kw)
+
+
+@contextmanager
+def open_ledger(index: Path) -> Iterator[Ledger]:
+    """The ledger of an existing index, closed afterwards."""
+    from newsdesk.store.ledger import Ledger
+
+    ledger = Ledger.open(index, create=False)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def orphans(index: Path, table: str) -> int:
+    """Rows of `table` (keyed by content_hash) whose text is no longer stored."""
+    with open_ledger(index) as ledger:
+        return int(
+            ledger._conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE content_hash NOT IN "
+                "(SELECT content_hash FROM texts)"
+            ).fetchone()[0]
+        )
 
 
 def free_port() -> int:

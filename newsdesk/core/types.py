@@ -123,6 +123,9 @@ class ArticleHit:
     score: float
     passages: tuple[Passage, ...]
     aliases: tuple[str, ...] = ()
+    # (start offset in the article text, cosine similarity to the question) of each sentence
+    # the sentence reader read; empty when it did not read this article.
+    sentences: tuple[tuple[int, float], ...] = ()
 
     @property
     def best(self) -> Passage:

@@ -16,11 +16,13 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+import numpy as np
 
 from newsdesk.core.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
 from newsdesk.core.text import readable_title
@@ -49,6 +51,8 @@ CREATE TABLE IF NOT EXISTS entities (
     content_hash TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
     label TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY (content_hash, start, "end", label));
 CREATE TABLE IF NOT EXISTS enriched (content_hash TEXT PRIMARY KEY, model TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sentences (
+    content_hash TEXT PRIMARY KEY, model TEXT NOT NULL, spans BLOB NOT NULL, vectors BLOB NOT NULL);
 """
 
 _TEXT_COLS = "content_hash, doc_id, title, text, source, published, url, category, author, n_chunks"
@@ -79,6 +83,15 @@ class StoredChunk:
     published: str
     url: str
     category: str
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """The sentences of one stored text: (start, end) offsets into it, one row each, and
+    their unit-length embeddings, one row each."""
+
+    spans: np.ndarray  # (n, 2) int
+    vectors: np.ndarray  # (n, dimension) float16
 
 
 class Ledger:
@@ -160,6 +173,20 @@ class Ledger:
     @property
     def generation(self) -> int:
         return int(self.get_meta("generation") or 0)
+
+    @property
+    def read_generation(self) -> int | None:
+        """The generation at which every stored text last had sentence vectors (None: never)."""
+        value = self.get_meta("sentences_read")
+        return int(value) if value is not None else None
+
+    def mark_read_if_complete(self, model: str) -> bool:
+        """Record that every text of this generation has sentence vectors from `model`, if it
+        does (run inside a transaction, so no ingest commits between the count and the mark)."""
+        if self.sentence_progress(model)[0]:
+            return False
+        self.set_meta("sentences_read", str(self.generation))
+        return True
 
     def bump_generation(self) -> None:
         self.set_meta("generation", str(self.generation + 1))
@@ -362,6 +389,7 @@ class Ledger:
         self._conn.execute("DELETE FROM texts WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM entities WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM enriched WHERE content_hash=?", (content,))
+        self._conn.execute("DELETE FROM sentences WHERE content_hash=?", (content,))
         return ids, None
 
     # ---------------------------------------------------------------- named entities
@@ -408,6 +436,61 @@ class Ledger:
             (doc_id,),
         )
         return [Entity(int(a), int(b), str(c), str(d)) for a, b, c, d in rows]
+
+    # ---------------------------------------------------------------- sentence vectors
+    def without_sentences(self, model: str, limit: int) -> list[tuple[str, str]]:
+        """(content hash, text) of up to `limit` stored texts with no sentence vectors from
+        the embedding model `model`."""
+        rows = self._conn.execute(
+            "SELECT t.content_hash, t.text FROM texts t LEFT JOIN sentences s "
+            "ON s.content_hash=t.content_hash WHERE s.model IS NULL OR s.model != ? "
+            "ORDER BY t.content_hash LIMIT ?",
+            (model, limit),
+        )
+        return [(str(a), str(b)) for a, b in rows]
+
+    def sentence_progress(self, model: str) -> tuple[int, int]:
+        """(to do, done): stored texts without sentence vectors from `model`, and with them."""
+        done, total = self._conn.execute(
+            "SELECT COUNT(s.content_hash), COUNT(*) FROM texts t LEFT JOIN sentences s "
+            "ON s.content_hash=t.content_hash AND s.model=?",
+            (model,),
+        ).fetchone()
+        return int(total) - int(done), int(done)
+
+    def put_sentences(self, content: str, model: str, sentences: SentenceVectors) -> None:
+        """Store the sentence vectors of `content` (inside a transaction), if it is still
+        stored. Spans are kept as int32 pairs, vectors as float16 rows."""
+        if not self.has_text(content):
+            return
+        spans = np.asarray(sentences.spans, dtype="<i4").reshape(-1, 2)
+        vectors = np.asarray(sentences.vectors, dtype="<f2")
+        self._conn.execute(
+            "INSERT OR REPLACE INTO sentences(content_hash, model, spans, vectors) "
+            "VALUES (?,?,?,?)",
+            (content, model, spans.tobytes(), vectors.tobytes()),
+        )
+
+    def sentences(self, doc_ids: Sequence[str], model: str) -> dict[str, SentenceVectors]:
+        """Sentence vectors from `model` of the articles stored under `doc_ids` (aliases share
+        their canonical's); an article without them is left out. Offsets point into
+        `Ledger.article(doc_id).text`."""
+        out: dict[str, SentenceVectors] = {}
+        wanted = list(dict.fromkeys(doc_ids))
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._conn.execute(
+                "SELECT a.doc_id, s.spans, s.vectors FROM articles a JOIN sentences s "
+                f"ON s.content_hash=a.content_hash WHERE a.doc_id IN ({marks}) AND s.model=?",
+                (*part, model),
+            )
+            for doc_id, spans, vectors in rows:
+                pairs = np.frombuffer(spans, dtype="<i4").reshape(-1, 2)
+                n = len(pairs)
+                vecs = np.frombuffer(vectors, dtype="<f2")
+                out[str(doc_id)] = SentenceVectors(pairs, vecs.reshape(n, -1) if n else vecs)
+        return out
 
     def add_pending(self, chunk_ids: Iterable[str], op: str) -> None:
         self._conn.executemany(
