@@ -318,3 +318,96 @@ def test_index_unavailable_is_a_message_and_the_app_recovers(
         assert "[1]</a>" in reply(chat)
     finally:
         demo.close()
+
+
+# ------------------------------------------------------------ the guard (ui/guard.py)
+
+SECURITY = {
+    "x-frame-options": "DENY",
+    "content-security-policy": "frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+def test_every_response_carries_the_security_headers(app_url: str) -> None:
+    with httpx.Client(base_url=app_url, timeout=10) as http:
+        for path in ("", "config", "gradio_api/info", "no-such-page"):
+            r = http.get(path)
+            for key, value in SECURITY.items():
+                assert r.headers.get(key) == value, (path, key)
+
+
+def test_no_uploads_and_no_private_callback_by_name(app_url: str) -> None:
+    with httpx.Client(base_url=app_url, timeout=10) as http:
+        r = http.post("gradio_api/upload", files={"files": ("a.txt", b"x" * 1000)})
+        assert r.status_code == 404
+        for name in ("refresh", "new_conversation", "lambda", "0"):
+            for route in ("call", "call/v2", "run", "api"):
+                r = http.post(f"gradio_api/{route}/{name}", json={"data": []})
+                assert r.status_code == 404, (route, name)
+        # the public event is still there for other programs
+        assert http.post("gradio_api/call/ask", json={"data": []}).status_code != 404
+    chat, _ = ask(client(app_url), SEED_QUESTION)  # and the page's own use of them works
+    assert "[1]</a>" in reply(chat)
+
+
+def test_request_bodies_are_bounded(app_url: str) -> None:
+    big = b"{" + b" " * (50 * 1024 * 1024) + b"}"
+
+    def pieces() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b" " * 16384
+
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        headers = {"content-type": "application/json"}
+        r = http.post("gradio_api/queue/join", content=big, headers=headers)
+        assert r.status_code == 413 and "bytes" in r.json()["detail"]
+        r = http.post("gradio_api/queue/join", content=pieces(), headers=headers)  # chunked
+        assert r.status_code == 413
+    chat, _ = ask(client(app_url), SEED_QUESTION)  # the server is none the worse
+    assert "[1]</a>" in reply(chat)
+
+
+def test_wrong_passwords_lock_the_client_out_and_cookies_stay_same_site(
+    sample_assistant: Any, sample_index: Path
+) -> None:
+    settings = make_settings(sample_index, port=free_port(), auth="reader:s3cret-words")
+    demo = launch(sample_assistant, settings, block=False)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{settings.port}/", timeout=10) as http:
+            good = http.post("login", data={"username": "reader", "password": "s3cret-words"})
+            assert good.status_code == 200
+            cookies = good.headers.get_list("set-cookie")
+            assert cookies and not any("samesite=none" in c.lower() for c in cookies)
+            codes = [
+                http.post("login", data={"username": "reader", "password": f"guess{i}"})
+                for i in range(7)
+            ]
+            assert [r.status_code for r in codes] == [400] * 5 + [429] * 2
+            assert int(codes[-1].headers["retry-after"]) > 0
+            locked = http.post("login", data={"username": "reader", "password": "s3cret-words"})
+            assert locked.status_code == 429  # even the right password waits out the lockout
+    finally:
+        demo.close()
+
+
+def test_the_login_lockout_doubles_and_expires() -> None:
+    from newsdesk.ui.guard import LoginThrottle
+
+    now = [1000.0]
+    throttle = LoginThrottle(max_failures=3, window_s=60, first_lockout_s=10, clock=lambda: now[0])
+    for _ in range(2):
+        throttle.failed("a")
+    assert throttle.wait_s("a") == 0
+    throttle.failed("a")
+    assert throttle.wait_s("a") == 10 and throttle.wait_s("b") == 0  # per client
+    now[0] += 11
+    assert throttle.wait_s("a") == 0
+    throttle.failed("a")  # the fourth failure within the window: twice as long
+    assert throttle.wait_s("a") == 20
+    now[0] += 120  # the window has passed: the old failures are forgotten
+    throttle.failed("a")
+    assert throttle.wait_s("a") == 0
+    throttle.succeeded("a")
+    assert throttle.wait_s("a") == 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from newsdesk.assistant import Assistant
 from newsdesk.core.config import Settings
@@ -23,11 +24,13 @@ from newsdesk.core.errors import ConfigError, NewsdeskError
 from newsdesk.core.types import Answer, Article
 from newsdesk.ui import render
 from newsdesk.ui.browser import CITATION_CLICKS_JS, CSS
+from newsdesk.ui.guard import Guard, LoginThrottle
 from newsdesk.ui.state import Session, Turn, parse_filters
 
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 4  # questions answered at once; more wait in Gradio's queue
+PUBLIC_API = ("ask",)  # the one event other programs may run by name
 N_EXAMPLES = 4
 UNEXPECTED = "something went wrong inside Newsdesk; the details are in the server log."
 
@@ -280,6 +283,17 @@ def _check_port_free(host: str, port: int) -> None:
             raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
 
 
+def guard(settings: Settings) -> Middleware:
+    """The server's guard (`ui.guard`): request limits, closed routes, login throttling and
+    security headers, around everything Gradio serves."""
+    return Middleware(
+        Guard,
+        max_body=settings.max_request_bytes,
+        public_api=PUBLIC_API,
+        throttle=LoginThrottle(),
+    )
+
+
 def _launch(demo: gr.Blocks, settings: Settings, auth: Any, block: bool) -> None:
     demo.launch(
         server_name=settings.host,
@@ -298,6 +312,7 @@ def _launch(demo: gr.Blocks, settings: Settings, auth: Any, block: bool) -> None
         ssr_mode=False,
         pwa=False,
         max_file_size="1mb",
+        app_kwargs={"middleware": [guard(settings)]},
         blocked_paths=[str(Path(settings.index).expanduser().resolve())],
         css=CSS,
     )
