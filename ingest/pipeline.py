@@ -33,6 +33,7 @@ from newsdesk.core.types import Article, Chunk
 from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_model_path
 from newsdesk.ingest.chunking import chunk_text
 from newsdesk.ingest.loaders import Source, discover, load
+from newsdesk.ingest.repair import restore_vectors, vectors_missing
 from newsdesk.store import lexical, schema
 from newsdesk.store.index import Alias, Index, NewText
 
@@ -50,6 +51,7 @@ class IngestReport:
     chunks_added: int = 0
     chunks_removed: int = 0
     chunks_truncated: int = 0  # longer than the embedding model's limit: it read only the start
+    vectors_restored: int = 0  # chunks of stored articles whose lost vectors were re-embedded
     errors: list[IngestError] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -70,12 +72,15 @@ class IngestReport:
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
             "chunks_truncated": self.chunks_truncated,
+            "vectors_restored": self.vectors_restored,
             "errors": [{"path": e.path, "reason": e.reason} for e in self.errors],
             "seconds": round(self.seconds, 3),
         }
 
     def summary(self) -> str:
         truncated = f", {self.chunks_truncated} truncated" if self.chunks_truncated else ""
+        if self.vectors_restored:
+            truncated += f", {self.vectors_restored} lost vectors restored"
         return (
             f"{self.files_seen} files: {self.articles_added} added, {self.articles_updated} "
             f"updated, {self.articles_unchanged} unchanged, {self.duplicates} duplicates, "
@@ -381,6 +386,10 @@ def ingest(
                     dropped = file in files_ok.get(origin, set()) and doc_id not in seen
                     if gone or dropped:
                         job.remove(doc_id)
+        missing = vectors_missing(index)
+        if missing:  # vectors lost since (a deleted store): the ledger still has the chunks
+            log.warning("%d chunks have no vector: embedding them again", len(missing))
+            job.report.vectors_restored = restore_vectors(index, job.embedder, missing)
         _store_example_questions(index, inputs)
         if lexical.stamp(index.dir) != index.ledger.generation:
             lexical.save(lexical.build(index.ledger), index.dir)

@@ -174,6 +174,10 @@ class Assistant:
     def stats(self) -> IndexStats:
         return self.archive.stats()
 
+    def index_warning(self) -> str | None:
+        """One line when the index's parts disagree (answers would miss what is lost)."""
+        return self.searcher.index_warning()
+
     def article(self, doc_id: str) -> Article | None:
         return self.archive.article(doc_id)
 

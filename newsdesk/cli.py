@@ -1,4 +1,4 @@
-"""The `newsdesk` command: ingest, enrich, stats, ask, serve, eval.
+"""The `newsdesk` command: ingest, enrich, check, repair, stats, ask, serve, eval.
 
 The edge of the program: builds the settings from the environment and flags, calls the library,
 and turns the library's errors into one-line messages and exit codes.
@@ -152,6 +152,26 @@ def build_parser() -> argparse.ArgumentParser:
     _index_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
 
+    p = sub.add_parser(
+        "check",
+        help="compare every part of the index with its ledger",
+        description="Report the state of every part of the index (ledger, model, vectors, "
+        "BM25, sentence vectors): ok, repairable (run `newsdesk repair`) or broken. Exits 0 "
+        "when all is ok, 1 otherwise.",
+    )
+    _index_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser(
+        "repair",
+        help="rebuild what the index derives from its ledger",
+        description="Finish unfinished writes, restore missing vectors (re-embedded from the "
+        "ledger's texts, not the sources), delete stray ones, rebuild BM25 and run the second "
+        "phase. Resumable; on a sound index it changes nothing.",
+    )
+    _index_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
+
     p = sub.add_parser("stats", help="show what the index holds")
     _index_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -273,6 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {
             "ingest": cmd_ingest,
             "enrich": cmd_enrich,
+            "check": cmd_check,
+            "repair": cmd_repair,
             "stats": cmd_stats,
             "ask": cmd_ask,
             "serve": cmd_serve,
@@ -332,6 +354,41 @@ def cmd_enrich(args: argparse.Namespace, settings: Any) -> int:
 
 def _print_report(args: argparse.Namespace, data: dict[str, Any], summary: str) -> None:
     print(json.dumps(data, indent=2) if args.json else summary)
+
+
+def cmd_check(args: argparse.Namespace, settings: Any) -> int:
+    from newsdesk.embedding import model_identity, resolve_model_path
+    from newsdesk.store.health import check
+    from newsdesk.store.index import Index
+
+    model = model_identity(settings.embedding_model, resolve_model_path(settings.embedding_model))
+    index = Index.open(settings, create=False)
+    try:
+        found = check(index, model)
+    finally:
+        index.close()
+    _print_report(args, found.to_json(), found.summary())
+    if found.state == "ok":
+        return EXIT_OK
+    remedy = "run `newsdesk repair`" if found.state == "repairable" else "see above"
+    print(f"newsdesk: error: the index needs repair: {remedy}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def cmd_repair(args: argparse.Namespace, settings: Any) -> int:
+    from newsdesk.ingest.repair import repair
+
+    report = repair(settings, progress=sys.stderr.isatty())
+    _print_report(args, report.to_json(), report.summary())
+    return EXIT_OK
+
+
+def warn_if_incomplete(assistant: Any) -> None:
+    """A loud line on stderr when the vector store and the ledger disagree (answers would
+    silently miss what is not there)."""
+    problem = assistant.index_warning()
+    if problem:
+        print(f"newsdesk: warning: {terminal_text(problem, one_line=True)}", file=sys.stderr)
 
 
 def cmd_stats(args: argparse.Namespace, settings: Any) -> int:
@@ -395,6 +452,7 @@ def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
         clean_question(text, settings.max_question_chars)
     check_date_range(args.since, args.until)
     assistant = build_assistant(settings)
+    warn_if_incomplete(assistant)
     try:
         return _ask(args, assistant)
     finally:
@@ -437,6 +495,7 @@ def cmd_serve(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.ui.app import launch
 
     assistant = build_assistant(settings)
+    warn_if_incomplete(assistant)
     launch(assistant, settings)
     return EXIT_OK
 
@@ -446,6 +505,7 @@ def cmd_eval(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.evals.cli import DEFAULT_MODES, run_eval
 
     assistant = build_assistant(settings)
+    warn_if_incomplete(assistant)
     try:
         return int(
             run_eval(

@@ -36,7 +36,7 @@ from newsdesk.core.types import MODES, ArticleHit, Filters, Passage
 from newsdesk.embedding import Embedder, load_embedder
 from newsdesk.retriever import reader
 from newsdesk.retriever.snapshot import QueryVectors, Snapshot, StoreGate, load_snapshot
-from newsdesk.store import schema
+from newsdesk.store import health, schema
 from newsdesk.store.index import Index
 from newsdesk.store.ledger import Ledger, StoredChunk
 from newsdesk.store.readers import LedgerReaders
@@ -110,6 +110,12 @@ class Searcher:
     def close(self) -> None:
         self._readers.close()
         self.index.close()
+
+    def index_warning(self) -> str | None:
+        """`store.health.quick_check` of this index: None when the vector store holds a
+        vector per ledger chunk, else one line naming the remedy."""
+        with self._store_gate.shared():
+            return health.quick_check(self.index)
 
     # ------------------------------------------------------------ freshness
     @property

@@ -17,7 +17,7 @@ from helpers import SEED_QUESTION
 from newsdesk import __version__
 from newsdesk.cli import main
 
-SUBCOMMANDS = ("ingest", "enrich", "stats", "ask", "serve", "eval")
+SUBCOMMANDS = ("ingest", "enrich", "check", "repair", "stats", "ask", "serve", "eval")
 
 
 @dataclass(frozen=True)

@@ -304,6 +304,7 @@ def test_cli_ingest_json_contract_and_exit_codes(tmp_path: Path) -> None:
         "chunks_added",
         "chunks_removed",
         "chunks_truncated",
+        "vectors_restored",
         "errors",
         "seconds",
         "enrich",  # the second phase (here sentence vectors only; entities are off in tests)

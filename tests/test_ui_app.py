@@ -411,3 +411,22 @@ def test_the_login_lockout_doubles_and_expires() -> None:
     assert throttle.wait_s("a") == 0
     throttle.succeeded("a")
     assert throttle.wait_s("a") == 0
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_oversized_requests_leave_no_memory_behind(app_url: str) -> None:
+    body = b'{"data": ["' + b"x" * (2 * 1024 * 1024) + b'"]}'
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        for _ in range(5):  # warm up whatever a first request allocates
+            http.post("gradio_api/queue/join", content=body)
+        before = rss_mb()
+        codes = {http.post("gradio_api/queue/join", content=body).status_code for _ in range(60)}
+        after = rss_mb()
+    assert codes == {413}
+    assert after - before < 30, (before, after)  # 60 x 2 MB sent; none of it kept

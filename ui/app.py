@@ -95,9 +95,13 @@ def archive_facts(assistant: Assistant) -> tuple[str, list[str], list[str]]:
     """(facts html, sources, categories) of the archive, or an error line and no choices."""
     try:
         stats = assistant.stats()
+        warning = assistant.index_warning()
     except NewsdeskError as exc:
         return render.facts_error_html(str(exc)), [], []
-    return render.facts_html(stats), list(stats.sources), list(stats.categories)
+    html = render.facts_html(stats)
+    if warning:  # a reader must see that answers may miss what the index lost
+        html = render.facts_error_html(warning, prefix="Index incomplete") + html
+    return html, list(stats.sources), list(stats.categories)
 
 
 def example_questions(assistant: Assistant, n: int = N_EXAMPLES) -> list[str]:

@@ -395,5 +395,5 @@ def facts_html(stats: IndexStats) -> str:
     )
 
 
-def facts_error_html(message: str) -> str:
-    return f'<div class="nd-facts nd-error">Archive unavailable: {esc(message)}</div>'
+def facts_error_html(message: str, *, prefix: str = "Archive unavailable") -> str:
+    return f'<div class="nd-facts nd-error">{esc(prefix)}: {esc(message)}</div>'

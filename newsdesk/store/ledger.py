@@ -492,6 +492,14 @@ class Ledger:
                 out[str(doc_id)] = SentenceVectors(pairs, vecs.reshape(n, -1) if n else vecs)
         return out
 
+    def integrity(self) -> str:
+        """'' if SQLite finds the database sound, else what its quick check reports."""
+        rows = [str(r[0]) for r in self._conn.execute("PRAGMA quick_check")]
+        return "" if rows == ["ok"] else "; ".join(rows[:5])
+
+    def pending_count(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM pending").fetchone()[0])
+
     def add_pending(self, chunk_ids: Iterable[str], op: str) -> None:
         self._conn.executemany(
             "INSERT OR IGNORE INTO pending(chunk_id, op) VALUES (?, ?)",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -155,6 +156,26 @@ class VectorStore:
             client.close()
         except Exception as exc:  # closing is best effort; the next open reports real trouble
             log.warning("closing the Chroma store failed: %s", exc)
+
+    def reset(self) -> None:
+        """Start the collection afresh, empty (for a repair that re-embeds everything). On a
+        server the collection is dropped; an embedded store whose files are damaged beyond
+        that is moved aside and deleted, since the ledger holds all it is made from."""
+        try:
+            self._coll()
+            self._client.delete_collection(self._name)
+            self._collection = None
+            return
+        except Exception as exc:
+            if self._url:
+                raise self._translate(exc, "reset") from exc
+            log.warning("dropping the damaged vector store: %s", " ".join(str(exc).split()))
+        self._discard()
+        folder = Path(self._index_dir) / schema.CHROMA_DIR
+        aside = folder.with_name(f"{schema.CHROMA_DIR}.damaged-{os.getpid()}")
+        if folder.exists():
+            folder.rename(aside)
+            shutil.rmtree(aside, ignore_errors=True)
 
     def _discard(self) -> None:
         """Drop the embedded store after a failed write. Chroma 1.5 hangs on the next call to
