@@ -193,8 +193,11 @@ def _parse(data: bytes, kind: str, place: Place, *, charset: str = "", url: str 
         if _FEED_ROOT.search(text[:2000]) and "<html" not in text[:2000].lower():
             return parse_feed(data, place)
         return [parse_html(text, place, doc_id=place.rel, url=url)], []
-    if kind == "jsonl" and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if kind == "jsonl" and not utf16:
         return _parse_jsonl_lines(data, place, charset)
+    if kind == "csv" and not utf16:
+        return _parse_csv_lines(data, place, charset)
     text = decode_text(data, place.name, charset=charset)
     if kind in ("text", "markdown"):
         return [parse_text(text, place, markdown=kind == "markdown")], []
@@ -252,19 +255,9 @@ def _os_reason(exc: OSError, *, missing: str = "no such file or folder") -> str:
 def _parse_jsonl_lines(data: bytes, place: Place, charset: str) -> Parsed:
     """JSON Lines decoded one line at a time: a line in another encoding (Latin-1, a stray
     UTF-16 record) is reported as `file#line` and skipped, and its neighbours are read."""
-    _check_not_empty(data, place.name)
-    good: list[str] = []
-    errors: list[IngestError] = []
-    for n, raw in enumerate(data.split(b"\n"), start=1):
-        line = raw.strip(b"\x00")  # a UTF-16 newline leaves a NUL at the next line's edge
-        if n == 1 and line.startswith(codecs.BOM_UTF8):
-            line = line[len(codecs.BOM_UTF8) :]
-        try:
-            text = decode_text(line, place.record(n), charset=charset) if line.strip() else ""
-        except IngestError as exc:
-            errors.append(IngestError(place.record(n), f"line {n}: {exc.reason}"))
-            text = ""
-        good.append(text.replace("\n", " "))
+    lines, bad = _decoded_lines(data, place, charset)
+    good = [line.replace("\n", " ") for line in lines]
+    errors = [IngestError(place.record(n), f"line {n}: {why}") for n, why in bad.items()]
     try:
         articles, record_errors = parse_jsonl("\n".join(good), place)
     except IngestError as exc:
@@ -272,6 +265,34 @@ def _parse_jsonl_lines(data: bytes, place: Place, charset: str) -> Parsed:
             raise IngestError(place.name, f"not JSON Lines: {errors[0].reason}") from exc
         raise
     return articles, sorted(errors + record_errors, key=lambda e: int(e.path.rsplit("#", 1)[1]))
+
+
+def _decoded_lines(data: bytes, place: Place, charset: str) -> tuple[list[str], dict[int, str]]:
+    """The file's lines decoded one at a time, and {line number: why it could not be} for
+    those in another encoding (each left empty in the list)."""
+    _check_not_empty(data, place.name)
+    lines: list[str] = []
+    bad: dict[int, str] = {}
+    for n, raw in enumerate(data.split(b"\n"), start=1):
+        line = raw.strip(b"\x00")  # a UTF-16 newline leaves a NUL at the next line's edge
+        if n == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8) :]
+        try:
+            lines.append(decode_text(line, place.record(n), charset=charset) if line else "")
+        except IngestError as exc:
+            bad[n] = exc.reason
+            lines.append("")
+    return lines, bad
+
+
+def _parse_csv_lines(data: bytes, place: Place, charset: str) -> Parsed:
+    """CSV decoded one line at a time: a row with a line in another encoding is reported as
+    `file#line` and skipped; the rows around it are read. (A bad header line fails the file:
+    without it no row can be read.)"""
+    lines, bad = _decoded_lines(data, place, charset)
+    if 1 in bad:
+        raise IngestError(place.name, f"CSV header: {bad[1]}")
+    return parse_csv("\n".join(lines), place, bad_lines=bad)
 
 
 def decode_text(data: bytes, name: str, *, charset: str = "") -> str:

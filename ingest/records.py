@@ -143,11 +143,14 @@ def parse_jsonl(text: str, place: Place) -> Parsed:
     return articles, sorted(errors + record_errors, key=lambda e: int(e.path.rsplit("#", 1)[1]))
 
 
-def parse_csv(text: str, place: Place) -> Parsed:
+def parse_csv(text: str, place: Place, *, bad_lines: Mapping[int, str] | None = None) -> Parsed:
     """A header row naming the fields, then one article per row; doc ids fall back to rel#line.
 
-    The line is the file line the row starts on (the header is line 1).
+    The line is the file line the row starts on (the header is line 1). `bad_lines` (line
+    number -> reason) are lines that could not be decoded, left empty in `text`: a row that
+    spans one is skipped and reported with that reason.
     """
+    bad = dict(bad_lines or {})
     # Article bodies can be long; the default limit (131,072 characters) is far too small.
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -175,10 +178,14 @@ def parse_csv(text: str, place: Place) -> Parsed:
             errors.append(IngestError(place.record(start), f"malformed CSV: {exc}"))
             break
         line, start = start, reader.line_num + 1
-        if any(cell.strip() for cell in row):
+        spoilt = [n for n in range(line, start) if n in bad]
+        for n in spoilt:
+            errors.append(IngestError(place.record(line), f"line {n}: {bad.pop(n)}"))
+        if not spoilt and any(cell.strip() for cell in row):
             items.append((line, dict(zip(keys, row, strict=False))))
+    errors += [IngestError(place.record(n), f"line {n}: {why}") for n, why in bad.items()]
     articles, record_errors = _collect(items, place)
-    return articles, record_errors + errors
+    return articles, sorted(record_errors + errors, key=lambda e: int(e.path.rsplit("#", 1)[1]))
 
 
 def parse_feed(data: bytes, place: Place) -> Parsed:

@@ -805,3 +805,29 @@ def test_a_jsonl_file_with_no_readable_line_names_the_encoding(tmp_path: Path) -
     path.write_bytes('{"id": "x", "text": "caf\u00e9"}\n'.encode("latin-1"))
     with pytest.raises(IngestError, match="not JSON Lines: line 1: not valid UTF-8"):
         load(Source(str(path), "latin.jsonl", path))
+
+
+def test_a_csv_row_in_another_encoding_is_skipped_alone(tmp_path: Path) -> None:
+    rows = [
+        b"title,text",
+        b"Harbour one,The harbour reopened on day one.",
+        "Caf\u00e9 news,Un caf\u00e9 ferm\u00e9 pour la saison.".encode("latin-1"),
+        b'Harbour three,"A quoted body',
+        "that runs over a line in Latin-1: caf\u00e9".encode("latin-1"),
+        b'and ends here."',
+        b"Harbour six,The harbour closed again on day six.",
+    ]
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    articles, errors = load(Source(str(path), "mixed.csv", path))
+    assert [a.title for a in articles] == ["Harbour one", "Harbour six"]
+    assert [e.path for e in errors] == [f"{path}#3", f"{path}#4"]  # each row where it starts
+    assert "line 3: not valid UTF-8 text (byte 0xe9" in errors[0].reason
+    assert errors[1].reason.startswith("line 5: not valid UTF-8")  # the spoilt line itself
+
+
+def test_a_csv_whose_header_cannot_be_read_names_the_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("t\u00edtulo,text\nUno,Un caf\u00e9.\n".encode("latin-1"))
+    with pytest.raises(IngestError, match="CSV header: not valid UTF-8"):
+        load(Source(str(path), "latin.csv", path))
