@@ -134,7 +134,15 @@ def enrich(
             report.sentences = embed_sentences(
                 ledger, embedder or load_embedder(settings), progress=progress, batch=batch
             )
-        if settings.enrich == "all":
+        last = ledger.get_meta(f"ner_model:{settings.ner_model}")  # its id, the last run
+        if (
+            settings.enrich == "all"
+            and recognizer is None
+            and last
+            and not ledger.enrichment(last)[0]
+        ):
+            report.model, report.already = last, ledger.enrichment(last)[1]  # no spaCy load
+        elif settings.enrich == "all":
             started = time.perf_counter()
             nlp = recognizer or load_recognizer(settings.ner_model)
             report.model = nlp.model_id
@@ -148,6 +156,8 @@ def enrich(
                 batch=batch,
             )
             report.articles, report.entities, report.already = done
+            with ledger.transaction():
+                ledger.set_meta(f"ner_model:{settings.ner_model}", nlp.model_id)
             report.seconds = time.perf_counter() - started
     finally:
         ledger.close()

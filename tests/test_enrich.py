@@ -233,3 +233,31 @@ def test_the_cli_runs_both_phases_and_reports_a_missing_model_in_one_line(
     monkeypatch.delenv("NEWSDESK_NER_MODEL")
     assert main(["enrich", "--index", str(index), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["articles"] == 1
+
+
+def test_nothing_to_annotate_loads_no_model(
+    tmp_path: Path,
+    archive: Path,
+    embedder: Embedder,
+    recognizer: Recognizer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import newsdesk.ingest.enrich as phase
+
+    index = tmp_path / "index"
+    ingest(make_settings(index), [str(archive)], embedder=embedder)
+    monkeypatch.setattr(phase, "load_recognizer", lambda name: recognizer)
+    first = enrich(make_settings(index), embedder=embedder)
+    assert first.articles > 0
+
+    def no_load(name: str) -> Recognizer:
+        raise AssertionError("spaCy loaded with nothing to do")
+
+    monkeypatch.setattr(phase, "load_recognizer", no_load)
+    again = enrich(make_settings(index), embedder=embedder)  # an unchanged re-ingest's phase
+    assert again.articles == 0 and again.already == first.articles
+    assert again.model == recognizer.model_id
+    (archive / "later.txt").write_text(STORY.replace("Gazprom", "Rosneft"), encoding="utf-8")
+    ingest(make_settings(index), [str(archive)], embedder=embedder)
+    monkeypatch.setattr(phase, "load_recognizer", lambda name: recognizer)
+    assert enrich(make_settings(index), embedder=embedder).articles == 1  # new text: loaded
