@@ -421,12 +421,12 @@ def rss_mb() -> float:
 
 
 def test_oversized_requests_leave_no_memory_behind(app_url: str) -> None:
-    body = b'{"data": ["' + b"x" * (2 * 1024 * 1024) + b'"]}'
+    body = b'{"data": ["' + b"x" * (320 * 1024) + b'"]}'
     with httpx.Client(base_url=app_url, timeout=60) as http:
-        for _ in range(5):  # warm up whatever a first request allocates
+        for _ in range(20):  # warm up whatever a first request allocates
             http.post("gradio_api/queue/join", content=body)
         before = rss_mb()
-        codes = {http.post("gradio_api/queue/join", content=body).status_code for _ in range(60)}
+        codes = {http.post("gradio_api/queue/join", content=body).status_code for _ in range(1000)}
         after = rss_mb()
     assert codes == {413}
-    assert after - before < 30, (before, after)  # 60 x 2 MB sent; none of it kept
+    assert after - before < 50, (before, after)  # 1,000 x 320 KB sent; none of it kept

@@ -30,6 +30,7 @@ from newsdesk.ui.state import Session, Turn, parse_filters
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 4  # questions answered at once; more wait in Gradio's queue
+QUEUE_SIZE = 64  # questions waiting at most; the next is told the queue is full, to retry
 PUBLIC_API = ("ask",)  # the one event other programs may run by name
 N_EXAMPLES = 4
 UNEXPECTED = "something went wrong inside Newsdesk; the details are in the server log."
@@ -213,7 +214,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         clear.click(new_conversation, None, [chat, panel, session], api_visibility="private")
         chat.clear(new_conversation, None, [chat, panel, session], api_visibility="private")
         demo.load(refresh, None, [facts_box, sources, categories], api_visibility="private")
-    demo.queue(default_concurrency_limit=CONCURRENCY)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 
 

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=60.0, gt=0)
     max_question_chars: int = Field(default=2000, ge=10)
     # The largest request body the server reads (a question, its filters, the page's state).
-    max_request_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_request_bytes: int = Field(default=256 * 1024, ge=1024)
 
     # UI.
     host: str = "127.0.0.1"

@@ -5,7 +5,7 @@ from it and can be compared with it.
 that `newsdesk repair` rebuilds from the ledger: missing or extra vectors, a stale BM25 index,
 unread sentences, unfinished writes, a vector store that cannot be read at all) or `broken`
 (what repair cannot mend: a damaged ledger, an index made with another embedding model).
-`quick_check(index)` is the cheap part, for every open: counts only.
+`quick_check(index)` is the cheap part, for every open: counts and a small sample of ids.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from newsdesk.store.index import Index
 
 State = Literal["ok", "repairable", "broken"]
 SAMPLE = 64  # stored vectors read back, to see that the store is readable, not only counted
+QUICK_SAMPLE = 16  # ledger chunks looked up in the vector store on every open
 
 
 @dataclass(frozen=True)
@@ -59,15 +60,23 @@ class Health:
 
 
 def quick_check(index: Index) -> str | None:
-    """None if the vector store holds as many vectors as the ledger has chunks, else one line
-    saying what is off and what to run (cheap: two counts)."""
+    """None if the vector store holds as many vectors as the ledger has chunks and a random
+    sample of the ledger's chunks is there, else one line saying what is off and what to run
+    (cheap: two counts and one lookup)."""
     chunks = index.ledger.stats().chunks
     try:
         vectors = index.vectors.count()
+        sample = index.ledger.sample_chunk_ids(QUICK_SAMPLE)
+        unread = len(sample) - len(index.vectors.embeddings(sample))
     except StoreError as exc:
         return f"the vector store cannot be read ({exc}); run `newsdesk repair --index {index.dir}`"
-    if vectors == chunks:
+    if vectors == chunks and not unread:
         return None
+    if vectors == chunks:
+        return (
+            f"{unread} of {len(sample)} sampled chunks have no vector though the counts agree; "
+            f"run `newsdesk check --index {index.dir}`, then `newsdesk repair`"
+        )
     return (
         f"the vector store holds {vectors} vectors for the ledger's {chunks} chunks; answers "
         f"miss what is not there: run `newsdesk check --index {index.dir}`, then `newsdesk repair`"

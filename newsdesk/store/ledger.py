@@ -492,6 +492,10 @@ class Ledger:
                 out[str(doc_id)] = SentenceVectors(pairs, vecs.reshape(n, -1) if n else vecs)
         return out
 
+    def sample_chunk_ids(self, n: int) -> list[str]:
+        rows = self._conn.execute("SELECT chunk_id FROM chunks ORDER BY random() LIMIT ?", (n,))
+        return [str(r[0]) for r in rows]
+
     def integrity(self) -> str:
         """'' if SQLite finds the database sound, else what its quick check reports."""
         rows = [str(r[0]) for r in self._conn.execute("PRAGMA quick_check")]
