@@ -63,6 +63,8 @@ def quick_check(index: Index) -> str | None:
     """None if the vector store holds as many vectors as the ledger has chunks and a random
     sample of the ledger's chunks is there, else one line saying what is off and what to run
     (cheap: two counts and one lookup)."""
+    if index.ledger.pending_count():
+        return None  # a write is under way (or is finished by the next): counts may differ
     chunks = index.ledger.stats().chunks
     try:
         vectors = index.vectors.count()
