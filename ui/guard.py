@@ -60,7 +60,7 @@ class LoginThrottle:
     """Wrong logins per client: a sliding window of failures, then a doubling lockout."""
 
     max_failures: int = 5
-    window_s: float = 60.0
+    window_s: float = 900.0  # failures are remembered this long, so the lockout keeps doubling
     first_lockout_s: float = 30.0
     max_lockout_s: float = 900.0
     clock: Callable[[], float] = time.monotonic
@@ -83,6 +83,12 @@ class LoginThrottle:
             if over >= 0:
                 lockout = min(self.max_lockout_s, self.first_lockout_s * 2.0**over)
                 self._locked_until[client] = now + lockout
+                log.warning(
+                    "guard: %d failed logins from %s; locked out %.0fs",
+                    len(recent),
+                    client,
+                    lockout,
+                )
             if len(self._failures) > 10_000:  # forget the oldest clients, not the newest
                 for stale in list(self._failures)[:5_000]:
                     self._failures.pop(stale, None)
