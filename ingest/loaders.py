@@ -187,7 +187,8 @@ def load(
 def _parse(data: bytes, kind: str, place: Place, *, charset: str = "", url: str = "") -> Parsed:
     if kind == "feed":
         _check_not_binary(data, place.name)
-        return parse_feed(data, place)
+        data, bad = _feed_entries_decoded(data, place, charset)
+        return parse_feed(data, place, bad_entries=bad)
     if kind == "html":
         text = decode_text(data, place.name, charset=charset or _meta_charset(data))
         if _FEED_ROOT.search(text[:2000]) and "<html" not in text[:2000].lower():
@@ -283,6 +284,44 @@ def _decoded_lines(data: bytes, place: Place, charset: str) -> tuple[list[str], 
             bad[n] = exc.reason
             lines.append("")
     return lines, bad
+
+
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)""")
+_FEED_ENTRY = re.compile(rb"<(item|entry)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+
+
+def _feed_entries_decoded(
+    data: bytes, place: Place, charset: str = ""
+) -> tuple[bytes, dict[int, str]]:
+    """A UTF-8 feed with entries in another encoding: each such entry is emptied (its place
+    kept, so entry numbers do not move) and {entry number: why} returned, for the rest to be
+    read as UTF-8 rather than the whole feed re-read in a guessed encoding. A feed that
+    declares another encoding (or is served with one) is left to it; bytes outside the
+    entries that are not UTF-8 fail the file."""
+    declared = _XML_ENCODING.match(data[:400])
+    named = declared.group(1).decode("ascii", "replace") if declared else charset
+    if named and named.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return data, {}  # the feed (or its server) says what it is: feedparser reads that
+    try:
+        data.decode("utf-8")
+        return data, {}
+    except UnicodeDecodeError:
+        pass
+    bad: dict[int, str] = {}
+    pieces: list[bytes] = []
+    last = 0
+    for n, m in enumerate(_FEED_ENTRY.finditer(data), start=1):
+        try:
+            decode_text(m.group(0), place.record(n))
+            continue
+        except IngestError as exc:
+            bad[n] = exc.reason
+        tag = m.group(1)
+        pieces += [data[last : m.start()], b"<" + tag + b"></" + tag + b">"]
+        last = m.end()
+    cleaned = b"".join(pieces) + data[last:]
+    decode_text(cleaned, place.name)  # what is left must be UTF-8: raises, naming the offset
+    return cleaned, bad
 
 
 def _parse_csv_lines(data: bytes, place: Place, charset: str) -> Parsed:

@@ -188,8 +188,13 @@ def parse_csv(text: str, place: Place, *, bad_lines: Mapping[int, str] | None = 
     return articles, sorted(record_errors + errors, key=lambda e: int(e.path.rsplit("#", 1)[1]))
 
 
-def parse_feed(data: bytes, place: Place) -> Parsed:
-    """An RSS or Atom feed: one article per entry; doc ids are entry ids, links, or rel#n."""
+def parse_feed(
+    data: bytes, place: Place, *, bad_entries: Mapping[int, str] | None = None
+) -> Parsed:
+    """An RSS or Atom feed: one article per entry; doc ids are entry ids, links, or rel#n.
+    `bad_entries` (entry number -> reason) are entries emptied for an undecodable byte: each
+    is reported with its reason."""
+    bad = bad_entries or {}
     import feedparser
 
     parsed = feedparser.parse(io.BytesIO(data), resolve_relative_uris=False, sanitize_html=True)
@@ -203,6 +208,9 @@ def parse_feed(data: bytes, place: Place) -> Parsed:
     articles: list[Article] = []
     errors: list[IngestError] = []
     for n, entry in enumerate(parsed.entries, start=1):
+        if n in bad:
+            errors.append(IngestError(place.record(n), f"entry {n}: {bad[n]}"))
+            continue
         bodies = [c.get("value", "") for c in entry.get("content", [])]
         bodies.append(entry.get("summary", ""))
         text = max((_body(b) for b in bodies), key=len)

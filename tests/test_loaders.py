@@ -831,3 +831,48 @@ def test_a_csv_whose_header_cannot_be_read_names_the_encoding(tmp_path: Path) ->
     path.write_bytes("t\u00edtulo,text\nUno,Un caf\u00e9.\n".encode("latin-1"))
     with pytest.raises(IngestError, match="CSV header: not valid UTF-8"):
         load(Source(str(path), "latin.csv", path))
+
+
+FEED = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Wire</title>\n'
+    + b"%s\n</channel></rss>\n"
+)
+
+
+def feed_item(n: int, title: bytes, body: bytes) -> bytes:
+    return (
+        b"<item><title>"
+        + title
+        + b"</title><link>http://example.test/%d</link>" % n
+        + b"<description>"
+        + body
+        + b"</description></item>"
+    )
+
+
+def test_a_feed_entry_in_another_encoding_is_skipped_alone(tmp_path: Path) -> None:
+    items = [
+        feed_item(1, "Caf\u00e9s reopen".encode(), b"The harbour caf\xc3\xa9s reopened today."),
+        feed_item(
+            2, "Caf\u00e9 news".encode("latin-1"), "Un caf\u00e9 ferm\u00e9.".encode("latin-1")
+        ),
+        feed_item(3, b"Trams", b"The tram line extension opened on Monday morning."),
+    ]
+    path = tmp_path / "wire.xml"
+    path.write_bytes(FEED % b"\n".join(items))
+    articles, errors = load(Source(str(path), "wire.xml", path))
+    assert [a.title for a in articles] == ["Caf\u00e9s reopen", "Trams"]  # UTF-8 stays UTF-8
+    assert "caf\u00e9s" in articles[0].text
+    assert [e.path for e in errors] == [f"{path}#2"]
+    assert errors[0].reason.startswith("entry 2: not valid UTF-8 text (byte 0xe9")
+
+
+def test_a_feed_that_declares_its_encoding_is_read_in_it(tmp_path: Path) -> None:
+    body = feed_item(
+        1, "Caf\u00e9 news".encode("latin-1"), "Un caf\u00e9 ferm\u00e9.".encode("latin-1")
+    )
+    data = (FEED % body).replace(b'encoding="utf-8"', b'encoding="iso-8859-1"')
+    path = tmp_path / "latin.xml"
+    path.write_bytes(data)
+    articles, errors = load(Source(str(path), "latin.xml", path))
+    assert [a.title for a in articles] == ["Caf\u00e9 news"] and not errors
