@@ -430,3 +430,44 @@ def test_oversized_requests_leave_no_memory_behind(app_url: str) -> None:
         after = rss_mb()
     assert codes == {413}
     assert after - before < 50, (before, after)  # 1,000 x 320 KB sent; none of it kept
+
+
+def test_a_full_queue_tells_the_client_to_retry(
+    sample_assistant: Any, sample_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import newsdesk.ui.app as app
+
+    class Slow:  # the real assistant, taking its time: what a loaded server looks like
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def stream(self, *args: Any, **kwargs: Any) -> Any:
+            time.sleep(3)
+            return self.inner.stream(*args, **kwargs)
+
+    monkeypatch.setattr(app, "CONCURRENCY", 1)
+    monkeypatch.setattr(app, "QUEUE_SIZE", 1)
+    settings = make_settings(sample_index, port=free_port())
+    demo = launch(Slow(sample_assistant), settings, block=False)  # type: ignore[arg-type]
+    try:
+        url = f"http://127.0.0.1:{settings.port}/"
+        jobs = [
+            client(url).submit(SEED_QUESTION, "", "", [], [], api_name="/ask") for _ in range(4)
+        ]
+        outcomes = []
+        for job in jobs:
+            try:
+                job.result(timeout=60)
+                outcomes.append("answered")
+            except Exception as exc:  # noqa: BLE001 - gradio_client raises its own plain errors
+                outcomes.append(str(exc))
+        assert outcomes.count("answered") >= 1
+        refused = [o for o in outcomes if o != "answered"]
+        assert refused and all("queue is full" in o.lower() for o in refused), outcomes
+    finally:
+        demo.close()
