@@ -115,7 +115,7 @@ class Searcher:
         """`store.health.quick_check` of this index: None when the vector store holds a
         vector per ledger chunk, else one line naming the remedy."""
         with self._store_gate.shared():
-            return health.quick_check(self.index)
+            return health.quick_check(self._readers.ledger(), self.index.vectors, self.index.dir)
 
     # ------------------------------------------------------------ freshness
     @property

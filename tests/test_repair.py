@@ -101,7 +101,7 @@ def test_a_deleted_vector_store_is_found_and_rebuilt_from_the_ledger(
     assert states(index)["vectors"] == "repairable"
     opened = Index.open(make_settings(index), create=False)
     try:
-        warning = health.quick_check(opened)
+        warning = health.quick_check(opened.ledger, opened.vectors, opened.dir)
     finally:
         opened.close()
     assert warning and "0 vectors" in warning and "newsdesk repair" in warning

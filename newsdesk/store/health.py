@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from newsdesk.core.errors import StoreError
 from newsdesk.core.types import Filters
 from newsdesk.store import lexical
 from newsdesk.store.index import Index
+from newsdesk.store.ledger import Ledger
+from newsdesk.store.vectors import VectorStore
 
 State = Literal["ok", "repairable", "broken"]
 SAMPLE = 64  # stored vectors read back, to see that the store is readable, not only counted
@@ -59,29 +62,30 @@ class Health:
         return "\n".join(p.line() for p in self.parts)
 
 
-def quick_check(index: Index) -> str | None:
+def quick_check(ledger: Ledger, store: VectorStore, where: Path) -> str | None:
     """None if the vector store holds as many vectors as the ledger has chunks and a random
     sample of the ledger's chunks is there, else one line saying what is off and what to run
-    (cheap: two counts and one lookup)."""
-    if index.ledger.pending_count():
+    (cheap: two counts and one lookup). `ledger` may be any connection to the index's ledger
+    (a reader's own, in a server's threads); `where` is the index folder, for the message."""
+    if ledger.pending_count():
         return None  # a write is under way (or is finished by the next): counts may differ
-    chunks = index.ledger.stats().chunks
+    chunks = ledger.stats().chunks
     try:
-        vectors = index.vectors.count()
-        sample = index.ledger.sample_chunk_ids(QUICK_SAMPLE)
-        unread = len(sample) - len(index.vectors.embeddings(sample))
+        vectors = store.count()
+        sample = ledger.sample_chunk_ids(QUICK_SAMPLE)
+        unread = len(sample) - len(store.embeddings(sample))
     except StoreError as exc:
-        return f"the vector store cannot be read ({exc}); run `newsdesk repair --index {index.dir}`"
+        return f"the vector store cannot be read ({exc}); run `newsdesk repair --index {where}`"
     if vectors == chunks and not unread:
         return None
     if vectors == chunks:
         return (
             f"{unread} of {len(sample)} sampled chunks have no vector though the counts agree; "
-            f"run `newsdesk check --index {index.dir}`, then `newsdesk repair`"
+            f"run `newsdesk check --index {where}`, then `newsdesk repair`"
         )
     return (
         f"the vector store holds {vectors} vectors for the ledger's {chunks} chunks; answers "
-        f"miss what is not there: run `newsdesk check --index {index.dir}`, then `newsdesk repair`"
+        f"miss what is not there: run `newsdesk check --index {where}`, then `newsdesk repair`"
     )
 
 
