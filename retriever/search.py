@@ -57,6 +57,8 @@ PRF_MIN_CHUNKS_PER_FEEDBACK = 50  # one feedback chunk per 50 indexed chunks, at
 QUERY_VECTORS_KEPT = 64  # query embeddings cached, most recent first
 READER_DEPTH = 5  # top articles the sentence reader re-ranks (retriever.reader)
 READER_WEIGHT = 0.5  # the weight of their best-sentence ranks in that fusion
+POST_FILTER_FETCH = 2000  # neighbours fetched unfiltered, to be filtered here (see _dense_ranked)
+EXACT_FILTERED_MAX = 1000  # chunks a filter may leave for them to be scored here exactly
 ATTEMPTS = 3  # searches of a snapshot that the index outdated, before giving up
 
 
@@ -220,6 +222,19 @@ class Searcher:
         if vector is None:
             vector = self._query_vector(query)
         known = snap.table.row
+        mask = snap.table.mask(filters)
+        if mask is not None and int(mask.sum()) <= EXACT_FILTERED_MAX:
+            exact = self._exact_filtered(snap, vector, mask, pool)
+            if exact is not None:
+                return exact
+        elif mask is not None and float(mask.mean()) * POST_FILTER_FETCH >= 2 * pool:
+            # A filter most chunks pass ("in 1987" over a 1987 archive, one source of two):
+            # the unfiltered neighbours, filtered here, are the filtered neighbours, and
+            # Chroma's own filtered search costs ten times as much (99 ms against 9 ms).
+            hits = self._vector_query(vector, POST_FILTER_FETCH, Filters())
+            mine = [h for h in hits if h.chunk_id in known and mask[known[h.chunk_id]]]
+            if len(mine) >= pool:
+                return [_Candidate(h.chunk_id, similarity=h.similarity) for h in mine[:pool]]
         n = pool
         while True:
             hits = self._vector_query(vector, n, filters)
@@ -228,6 +243,24 @@ class Searcher:
                 break
             n += n - len(mine)  # vectors written since the snapshot took places: ask for more
         return [_Candidate(h.chunk_id, similarity=h.similarity) for h in mine[:pool]]
+
+    def _exact_filtered(
+        self, snap: Snapshot, vector: np.ndarray, mask: np.ndarray, pool: int
+    ) -> list[_Candidate] | None:
+        """A filter few chunks pass ("in February 1987"): their stored vectors, scored here
+        exactly, in a quarter of the time of Chroma's filtered search. None if some vector is
+        missing (the caller then asks Chroma)."""
+        ids = [snap.table.chunk_ids[i] for i in np.flatnonzero(mask)]
+        if not ids:
+            return []
+        stored = self._stored_vectors(ids)
+        if len(stored) != len(ids):
+            return None
+        matrix = np.stack([stored[c] for c in ids])
+        norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(vector)) or 1.0)
+        sims = matrix @ vector / np.where(norms > 0, norms, 1.0)
+        top = np.argsort(-sims, kind="stable")[:pool]
+        return [_Candidate(ids[i], similarity=float(sims[i])) for i in top]
 
     def _rank(
         self, snap: Snapshot, query: str, filters: Filters, mode: str, pool: int

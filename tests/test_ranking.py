@@ -291,6 +291,39 @@ def test_since_excludes_older_and_undated_articles(archive: Assistant, mode: str
     assert ids(until) == [TRAM_2019]
 
 
+FILTERS = [
+    Filters(since=date(2023, 1, 1)),
+    Filters(until=date(2020, 12, 31)),
+    Filters(since=date(2019, 1, 1), until=date(2030, 1, 1)),
+    Filters(sources=("Harbour Gazette", "Town Crier")),
+    Filters(since=date(2040, 1, 1)),  # nothing passes
+]
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: repr(f)[8:60])
+def test_filtered_dense_search_is_the_same_whichever_way_it_runs(
+    archive: Assistant, filters: Filters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filtered here exactly (few chunks pass), post-filtered (most pass) or by Chroma's own
+    filtered search: one result."""
+    import newsdesk.retriever.search as search
+
+    searcher = archive.searcher
+
+    def found() -> list[tuple[str, float]]:
+        ranked = searcher._dense_ranked(searcher.snapshot, "tram line extension", filters, 3)
+        return [(c.chunk_id, round(c.similarity or 0.0, 5)) for c in ranked]
+
+    exact = found()  # this archive is small: every filter leaves few chunks
+    assert exact or filters.since == date(2040, 1, 1)
+    monkeypatch.setattr(search, "EXACT_FILTERED_MAX", -1)
+    monkeypatch.setattr(search, "POST_FILTER_FETCH", 100_000)
+    post = found()
+    monkeypatch.setattr(search, "POST_FILTER_FETCH", 0)
+    chroma = found()
+    assert exact == post == chroma
+
+
 def test_the_assistant_keeps_the_callers_date_filter(archive: Assistant) -> None:
     r = archive.retrieve(
         "Is the tram line extension late?", filters=Filters(since=date(2023, 1, 1))
