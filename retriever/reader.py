@@ -16,7 +16,6 @@ gets the same order whatever part of the archive has been read.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,46 +24,30 @@ from newsdesk.store.ledger import SentenceVectors
 RRF_K = 5.0  # as the hybrid fusion's
 
 
-@dataclass(frozen=True)
-class BestSentence:
-    """An article's sentence closest to the question: offsets into the article text."""
-
-    start: int
-    end: int
-    similarity: float
-
-
-def best_sentences(
-    vectors: Mapping[str, SentenceVectors], question: np.ndarray
-) -> dict[str, BestSentence | None]:
-    """Each article's best sentence by cosine similarity (None for an article with none)."""
-    q = np.asarray(question, dtype=np.float32)
-    best: dict[str, BestSentence | None] = {}
-    for doc_id, sv in vectors.items():
-        if len(sv.spans) == 0:
-            best[doc_id] = None
-            continue
-        sims = sv.vectors.astype(np.float32) @ q
-        i = int(np.argmax(sims))
-        best[doc_id] = BestSentence(int(sv.spans[i][0]), int(sv.spans[i][1]), float(sims[i]))
-    return best
+Sentences = tuple[tuple[int, float], ...]  # (start offset in the article, similarity)
 
 
 def similarities(
     vectors: Mapping[str, SentenceVectors], question: np.ndarray
-) -> dict[str, tuple[tuple[int, float], ...]]:
-    """Each article's (sentence start, cosine similarity to the question), in text order."""
+) -> dict[str, Sentences]:
+    """Each article's (sentence start, cosine similarity to the question), in text order: what
+    the re-ranking takes its best sentence from, and what the answerer reads."""
     q = np.asarray(question, dtype=np.float32)
-    out: dict[str, tuple[tuple[int, float], ...]] = {}
+    out: dict[str, Sentences] = {}
     for doc_id, sv in vectors.items():
         sims = sv.vectors.astype(np.float32) @ q if len(sv.spans) else np.zeros(0)
         out[doc_id] = tuple((int(sv.spans[i][0]), float(sims[i])) for i in range(len(sims)))
     return out
 
 
+def best(read: Mapping[str, Sentences]) -> dict[str, float | None]:
+    """Each article's best sentence similarity (None for an article with no sentence)."""
+    return {doc: max((sim for _, sim in sents), default=None) for doc, sents in read.items()}
+
+
 def rerank(
     ranked: Sequence[tuple[float, str]],
-    best: Mapping[str, BestSentence | None],
+    best: Mapping[str, float | None],
     *,
     depth: int,
     weight: float,
@@ -77,7 +60,7 @@ def rerank(
         return list(ranked)
     by_sentence = sorted(
         range(len(head)),
-        key=lambda i: -(s.similarity if (s := best[head[i][1]]) is not None else -2.0),
+        key=lambda i: -(s if (s := best[head[i][1]]) is not None else -2.0),
     )
     sentence_rank = {i: r for r, i in enumerate(by_sentence)}
     fused = sorted(
@@ -88,4 +71,4 @@ def rerank(
     return [(scores[place], head[i][1]) for place, i in enumerate(fused)] + list(ranked[depth:])
 
 
-__all__ = ["BestSentence", "best_sentences", "rerank", "similarities"]
+__all__ = ["Sentences", "best", "rerank", "similarities"]

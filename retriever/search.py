@@ -379,16 +379,14 @@ class Searcher:
             if recency:
                 scored = _prefer_recent(scored, by_doc)
             scored.sort(key=lambda s: -s[0])
-            read: dict[str, tuple[tuple[int, float], ...]] = {}
+            read: dict[str, reader.Sentences] = {}
             if snap.read and self.reader_weight > 0 and self.reader_depth > 1:
                 head = [d for _, d in scored[: self.reader_depth]]
                 vectors = ledger.sentences(head, self.embedder.identity)
-                question_vector = self._query_vector(question)
-                best = reader.best_sentences(vectors, question_vector)
+                read = reader.similarities(vectors, self._query_vector(question))
                 scored = reader.rerank(
-                    scored, best, depth=self.reader_depth, weight=self.reader_weight
+                    scored, reader.best(read), depth=self.reader_depth, weight=self.reader_weight
                 )
-                read = reader.similarities(vectors, question_vector)
             aliases = ledger.aliases_of([d for _, d in scored[: 3 * k]])
         hits: list[ArticleHit] = []
         seen_text: set[str] = set()

@@ -190,42 +190,40 @@ def test_sentence_spans_are_sentences_of_the_text(text: str) -> None:
 # ------------------------------------------------------------ re-ranking
 
 
-def best(sims: dict[str, float]) -> dict[str, reader.BestSentence | None]:
-    return {d: reader.BestSentence(0, 1, s) for d, s in sims.items()}
-
-
 RANKED = [(0.5, "a"), (0.4, "b"), (0.3, "c"), (0.2, "d"), (0.1, "e"), (0.05, "f")]
 
 
 def test_a_strong_best_sentence_lifts_its_article_and_the_scores_still_fall() -> None:
     sims = {"a": 0.1, "b": 0.9, "c": 0.5, "d": 0.4, "e": 0.3}
-    out = reader.rerank(RANKED, best(sims), depth=5, weight=0.5)
+    out = reader.rerank(RANKED, dict(sims), depth=5, weight=0.5)
     assert [d for _, d in out] == ["b", "a", "c", "d", "e", "f"]
     assert [s for s, _ in out] == [s for s, _ in RANKED]  # places keep their scores
     # a small disagreement does not move anything: the article ranking leads
     mild = {"a": 0.5, "b": 0.6, "c": 0.4, "d": 0.3, "e": 0.2}
-    assert reader.rerank(RANKED, best(mild), depth=5, weight=0.5) == RANKED
+    assert reader.rerank(RANKED, dict(mild), depth=5, weight=0.5) == RANKED
 
 
 def test_no_reranking_when_off_or_when_an_article_is_unread() -> None:
     sims = {"a": 0.1, "b": 0.9, "c": 0.5, "d": 0.4, "e": 0.3}
-    assert reader.rerank(RANKED, best(sims), depth=5, weight=0.0) == RANKED
+    assert reader.rerank(RANKED, dict(sims), depth=5, weight=0.0) == RANKED
     unread = {d: s for d, s in sims.items() if d != "d"}
-    assert reader.rerank(RANKED, best(unread), depth=5, weight=0.5) == RANKED
+    assert reader.rerank(RANKED, dict(unread), depth=5, weight=0.5) == RANKED
     # an article read but with no sentence worth a vector goes to the bottom of the reading
-    empty: dict[str, reader.BestSentence | None] = {**best(sims), "b": None}
+    empty: dict[str, float | None] = {**sims, "b": None}
     assert [d for _, d in reader.rerank(RANKED, empty, depth=5, weight=0.5)][:2] == ["a", "c"]
 
 
-def test_best_sentences_picks_the_closest_span() -> None:
+def test_each_sentence_is_scored_once_and_the_best_taken_from_them() -> None:
     vectors = np.eye(3, dtype=np.float16)
     spans = np.array([[0, 10], [11, 20], [21, 30]])
-    got = reader.best_sentences(
+    read = reader.similarities(
         {"x": SentenceVectors(spans, vectors), "y": SentenceVectors(np.zeros((0, 2)), vectors[:0])},
         np.array([0.0, 0.6, 0.8], dtype=np.float32),
     )
-    assert got["x"] == reader.BestSentence(21, 30, pytest.approx(0.8, abs=1e-3))
-    assert got["y"] is None
+    assert [start for start, _ in read["x"]] == [0, 11, 21]
+    assert [sim for _, sim in read["x"]] == pytest.approx([0.0, 0.6, 0.8], abs=1e-3)
+    assert read["y"] == ()
+    assert reader.best(read) == {"x": pytest.approx(0.8, abs=1e-3), "y": None}
 
 
 # The noise articles' headlines ask the question's words (the chunk and BM25 see them); their
