@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
+import signal
 from collections import Counter
 from collections.abc import Sequence
 
@@ -65,3 +67,19 @@ class HashingEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_one(text)
+
+
+class DyingEmbedder(HashingEmbedder):
+    """A HashingEmbedder whose process is killed (SIGKILL) on its `fatal_call`-th batch: for
+    crash tests run in a child process."""
+
+    def __init__(self, fatal_call: int = 3) -> None:
+        super().__init__()
+        self.fatal_call = fatal_call
+        self.calls = 0
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        if self.calls == self.fatal_call:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().embed_documents(texts)

@@ -132,21 +132,13 @@ def test_update_prune_duplicates_and_another_model_keep_sentences_exact(
 
 
 KILLER = """
-import os, signal, sys
+import sys
 sys.path.insert(0, sys.argv[2])
-from fakes import HashingEmbedder
+from fakes import DyingEmbedder
 from newsdesk.core.config import Settings
 from newsdesk.ingest.enrich import enrich
 
-class Dying(HashingEmbedder):
-    calls = 0
-    def embed_documents(self, texts):
-        Dying.calls += 1
-        if Dying.calls == 3:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return super().embed_documents(texts)
-
-enrich(Settings(index=sys.argv[1], enrich="sentences"), embedder=Dying(), batch=1)
+enrich(Settings(index=sys.argv[1], enrich="sentences"), embedder=DyingEmbedder(3), batch=1)
 """
 
 

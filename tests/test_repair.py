@@ -161,22 +161,14 @@ def test_a_damaged_vector_index_is_started_afresh(tmp_path: Path) -> None:
 
 
 KILLER = """
-import os, signal, sys
+import sys
 sys.path.insert(0, sys.argv[2])
-from fakes import HashingEmbedder
+from fakes import DyingEmbedder
 import newsdesk.ingest.repair as repair_module
 from newsdesk.core.config import Settings
 
-class Dying(HashingEmbedder):
-    calls = 0
-    def embed_documents(self, texts):
-        Dying.calls += 1
-        if Dying.calls == 3:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return super().embed_documents(texts)
-
 repair_module.BATCH_CHUNKS = 10
-repair_module.repair(Settings(index=sys.argv[1], enrich="none"), embedder=Dying())
+repair_module.repair(Settings(index=sys.argv[1], enrich="none"), embedder=DyingEmbedder(3))
 """
 
 
