@@ -18,6 +18,7 @@ share them, and an alias promoted to canonical keeps them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -124,16 +125,8 @@ def enrich(
     ledger = Ledger.open(Path(settings.index), create=False)
     try:
         model = embedder.identity if embedder else _identity(settings)
-        if embedder is None and ledger.sentence_progress(model)[0] == 0:
-            with ledger.transaction():
-                ledger.mark_read_if_complete(model)
-            report.sentences = SentenceReport(
-                model=model, already=ledger.sentence_progress(model)[1]
-            )
-        else:  # the model is loaded only when there is something to embed
-            report.sentences = embed_sentences(
-                ledger, embedder or load_embedder(settings), progress=progress, batch=batch
-            )
+        load = functools.cache(lambda: embedder or load_embedder(settings))
+        report.sentences = embed_sentences(ledger, model, load, progress=progress, batch=batch)
         last = ledger.get_meta(f"ner_model:{settings.ner_model}")  # its id, the last run
         if (
             settings.enrich == "all"
@@ -170,23 +163,29 @@ def _identity(settings: Settings) -> str:
 
 
 def embed_sentences(
-    ledger: Ledger, embedder: Embedder, *, progress: bool = False, batch: int = BATCH_ARTICLES
+    ledger: Ledger,
+    model: str,
+    load: Callable[[], Embedder],
+    *,
+    progress: bool = False,
+    batch: int = BATCH_ARTICLES,
 ) -> SentenceReport:
-    """Store the sentence vectors of every text of `ledger` that has none from `embedder`."""
+    """Store the sentence vectors of every text of `ledger` that has none from the embedding
+    model `model`; `load` gives that model, called only when there is something to embed."""
     started = time.perf_counter()
-    report = SentenceReport(model=embedder.identity)
+    report = SentenceReport(model=model)
     done = _phase(
         ledger,
-        embedder.identity,
+        model,
         pending=ledger.without_sentences,
         progress_of=ledger.sentence_progress,
-        work=lambda rows: _sentences(ledger, embedder, rows),
+        work=lambda rows: _sentences(ledger, load(), rows),
         show=progress,
         batch=batch,
     )
     report.articles, report.sentences, report.already = done
     with ledger.transaction():  # searchers use the reader once the whole archive is read
-        ledger.mark_read_if_complete(embedder.identity)
+        ledger.mark_read_if_complete(model)
     report.seconds = time.perf_counter() - started
     return report
 
