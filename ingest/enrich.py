@@ -7,6 +7,10 @@
   (`retriever.reader`): at question time the best sentence of each top article is scored
   against the question vector the search already made, with no model call.
 - **Named entities.** The spaCy recogniser (`newsdesk.nlp`), stored with character offsets.
+- **Descriptors.** What the text calls its people and organisations ("Chancellor Gordon
+  Brown", "Gazprom, the state-owned gas giant", "the Office of Fair Trading (OFT)"), mined
+  from the text and its entities (`newsdesk.nlp.descriptors`, no model): the search's name
+  table (`retriever.names`) is built from them.
 
 Both live in the ledger, keyed by the text and the model that made them, so another model's
 output is redone and nothing else is. Each batch of articles is one ledger transaction: a kill
@@ -24,17 +28,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from newsdesk.core.config import Settings
 from newsdesk.core.text import split_sentences
+from newsdesk.core.types import Entity
 from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_model_path
 from newsdesk.nlp import Recognizer, load_recognizer
+from newsdesk.nlp.descriptors import MINER_VERSION, descriptors
 from newsdesk.store.ledger import Ledger, SentenceVectors
 
 log = logging.getLogger(__name__)
+Row = TypeVar("Row")
 
 BATCH_ARTICLES = 64
 # Sentences of one text that get a vector: the reader looks for the sentence that answers,
@@ -63,6 +70,22 @@ class SentenceReport:
 
 
 @dataclass
+class DescriptorReport:
+    articles: int = 0  # texts mined by this run
+    descriptors: int = 0
+    already: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "articles": self.articles,
+            "descriptors": self.descriptors,
+            "already": self.already,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
 class EnrichReport:
     articles: int = 0  # texts annotated with entities by this run
     entities: int = 0
@@ -70,6 +93,7 @@ class EnrichReport:
     model: str = ""
     seconds: float = 0.0  # the entity part
     sentences: SentenceReport = field(default_factory=SentenceReport)
+    descriptors: DescriptorReport = field(default_factory=DescriptorReport)
 
     @property
     def seconds_per_1000(self) -> float:
@@ -84,6 +108,7 @@ class EnrichReport:
             "seconds": round(self.seconds, 3),
             "seconds_per_1000_articles": round(self.seconds_per_1000, 1),
             "sentences": self.sentences.to_json(),
+            "descriptors": self.descriptors.to_json(),
         }
 
     def summary(self) -> str:
@@ -96,6 +121,11 @@ class EnrichReport:
             lines.append(
                 f"entities: {self.articles} articles annotated ({self.entities} entities), "
                 f"{self.already} already done; {self.seconds:.1f}s"
+            )
+            d = self.descriptors
+            lines.append(
+                f"descriptors: {d.articles} articles mined ({d.descriptors} descriptors), "
+                f"{d.already} already done; {d.seconds:.1f}s"
             )
         return "\n".join(lines)
 
@@ -152,6 +182,8 @@ def enrich(
             with ledger.transaction():
                 ledger.set_meta(f"ner_model:{settings.ner_model}", nlp.model_id)
             report.seconds = time.perf_counter() - started
+        if settings.enrich == "all":
+            report.descriptors = mine_descriptors(ledger, progress=progress, batch=batch)
     finally:
         ledger.close()
     log.info("%s", report.summary())
@@ -190,13 +222,36 @@ def embed_sentences(
     return report
 
 
+def mine_descriptors(
+    ledger: Ledger, *, progress: bool = False, batch: int = BATCH_ARTICLES
+) -> DescriptorReport:
+    """Store the descriptors of every text of `ledger` whose entities were not mined by this
+    miner version (nothing to do for texts without entities)."""
+    started = time.perf_counter()
+    report = DescriptorReport()
+    done = _phase(
+        ledger,
+        MINER_VERSION,
+        pending=ledger.undescribed,
+        progress_of=ledger.description_progress,
+        work=lambda rows: _descriptors(ledger, rows),
+        show=progress,
+        batch=batch,
+    )
+    report.articles, report.descriptors, report.already = done
+    with ledger.transaction():
+        ledger.stamp_names()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
 def _phase(
     ledger: Ledger,
     model: str,
     *,
-    pending: Callable[[str, int], list[tuple[str, str]]],
+    pending: Callable[[str, int], list[Row]],
     progress_of: Callable[[str], tuple[int, int]],
-    work: Callable[[list[tuple[str, str]]], int],
+    work: Callable[[list[Row]], int],
     show: bool,
     batch: int,
 ) -> tuple[int, int, int]:
@@ -226,6 +281,14 @@ def _sentences(ledger: Ledger, embedder: Embedder, rows: list[tuple[str, str]]) 
     return len(flat)
 
 
+def _descriptors(ledger: Ledger, rows: list[tuple[str, str, list[Entity]]]) -> int:
+    found = [descriptors(text, entities) for _, text, entities in rows]
+    with ledger.transaction():
+        for (content, _, _), mined in zip(rows, found, strict=True):
+            ledger.put_descriptors(content, MINER_VERSION, mined)
+    return sum(len(d) for d in found)
+
+
 def _entities(ledger: Ledger, nlp: Recognizer, rows: list[tuple[str, str]]) -> int:
     found = list(nlp.entities([text for _, text in rows]))
     with ledger.transaction():
@@ -234,4 +297,12 @@ def _entities(ledger: Ledger, nlp: Recognizer, rows: list[tuple[str, str]]) -> i
     return sum(len(e) for e in found)
 
 
-__all__ = ["EnrichReport", "SentenceReport", "embed_sentences", "enrich", "sentence_spans"]
+__all__ = [
+    "DescriptorReport",
+    "EnrichReport",
+    "SentenceReport",
+    "embed_sentences",
+    "enrich",
+    "mine_descriptors",
+    "sentence_spans",
+]

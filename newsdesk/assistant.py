@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 
 from newsdesk.core.config import Settings
@@ -192,8 +192,14 @@ class Assistant:
         self.searcher.close()
 
 
-def build_answerer(settings: Settings) -> Answerer:
-    extractive = ExtractiveAnswerer()
+def build_answerer(
+    settings: Settings,
+    *,
+    names: Callable[[str], list[tuple[list[str], list[str]]]] | None = None,
+) -> Answerer:
+    """The answerer `settings` name; `names` gives the name terms a question's descriptions
+    point to (`Searcher.named_terms`), for the extractive answerer."""
+    extractive = ExtractiveAnswerer(names=names)
     if settings.answerer == "extractive":
         return extractive
     from newsdesk.retriever.generative import LLMAnswerer  # imports llama-index: only when used
@@ -208,7 +214,11 @@ def build_assistant(settings: Settings, *, embedder: Embedder | None = None) -> 
     searcher = Searcher.open(settings, embedder)
     try:
         archive = Archive(searcher.index)
-        return Assistant(settings, searcher, build_answerer(settings), archive)
+        names = searcher.named_terms
+        evidence = ExtractiveAnswerer(names=names)
+        return Assistant(
+            settings, searcher, build_answerer(settings, names=names), archive, evidence
+        )
     except BaseException:
         searcher.close()
         raise

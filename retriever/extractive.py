@@ -6,7 +6,9 @@ No language model. For a question and the ranked articles it
    junk: headings, copyright lines, the headline, fragments under four words and the tail of
    a sentence cut at a chunk boundary; a leading bullet marker ("- ") is left out of the span;
 2. scores each sentence: the IDF-weighted share of the question's content stems it contains
-   (IDF over the candidate sentences, so a word found everywhere counts for little), plus half
+   (IDF over the candidate sentences, so a word found everywhere counts for little; a
+   sentence naming whom the question describes, `retriever.names`, holds the description's
+   words: "Mr Brown" answers for "the chancellor"), plus half
    the share of its best neighbour (answers often follow the sentence that names the topic),
    times a prior for the rank of its article and passage (the best-ranked article wins ties)
    and a bonus when it holds the kind of answer asked for ("how many" -> a number, "when" ->
@@ -39,7 +41,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from newsdesk.core.text import content_terms, terms_match, word_set, words
 from newsdesk.core.types import ArticleHit, Citation, Composed
@@ -123,6 +125,7 @@ class ExtractiveAnswerer:
         min_relative_score: float = 0.5,
         duplicate_jaccard: float = 0.6,
         sentence_weight: float = SENTENCE_WEIGHT,
+        names: Callable[[str], list[tuple[list[str], list[str]]]] | None = None,
     ) -> None:
         self.max_articles = max_articles
         self.max_passages = max_passages
@@ -131,6 +134,7 @@ class ExtractiveAnswerer:
         self.min_relative_score = min_relative_score
         self.duplicate_jaccard = duplicate_jaccard
         self.sentence_weight = sentence_weight
+        self.names = names
 
     # ------------------------------------------------------------ public
     def compose(self, question: str, hits: Sequence[ArticleHit]) -> Composed:
@@ -190,11 +194,17 @@ class ExtractiveAnswerer:
             idf[q] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
         total = sum(idf.values())
         q_tokens = frozenset(words(question))
+        named = self.names(question) if self.names else []
         for s in candidates:
             for q in q_terms:
                 m = max((terms_match(q, t) for t in s.terms), default=0.0)
                 if m > 0.0:
                     s.matches[q] = idf[q] * m / total
+            for key, name in named:  # "Mr Brown" answers for "the chancellor"
+                if name and name[-1] in s.terms:
+                    for q in key:
+                        if q in idf:
+                            s.matches[q] = max(s.matches.get(q, 0.0), idf[q] / total)
             s.prior = (
                 1.0 / (1.0 + ARTICLE_RANK_WEIGHT * s.article_rank) / (1.0 + 0.1 * s.passage_rank)
             )

@@ -13,13 +13,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from newsdesk.core.types import Filters
 from newsdesk.embedding import Embedder
+from newsdesk.retriever.names import Cooccurrence, NameTable
 from newsdesk.store import lexical, schema
 from newsdesk.store.ledger import Ledger, StoredChunk
 
@@ -75,6 +76,8 @@ class Snapshot:
     # Every text of this generation has sentence vectors: the sentence reader may re-rank.
     # (Decided per snapshot, so a search gets the same order all through an enrich.)
     read: bool = False
+    # Who the archive's descriptions point to (from the descriptors mined at ingest).
+    names: NameTable = field(default_factory=NameTable)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a (stemmed) term over the chunks."""
@@ -112,7 +115,37 @@ def load_snapshot(ledger: Ledger, index_dir: Path, *, read: bool = False) -> Sna
         row={c: i for i, c in enumerate(bm25.chunk_ids)},
     )
     df = np.diff(np.asarray(bm25.model.scores["indptr"])) if bm25.chunk_ids else np.zeros(0)
-    return Snapshot(generation, bm25, table, frozen(df), read)
+    names = NameTable.build(
+        ledger.descriptor_counts(), ledger.names_stamp, _article_cooccurrence(bm25, table)
+    )
+    return Snapshot(generation, bm25, table, frozen(df), read, names)
+
+
+def _article_cooccurrence(bm25: lexical.Bm25, table: ChunkTable) -> Cooccurrence:
+    """How many articles hold all of some terms, and how many of those all of some others,
+    from the BM25 postings (a term's chunks) and the chunks' articles."""
+    if not bm25.chunk_ids:
+        return lambda key, name: (0, 0)
+    indptr = np.asarray(bm25.model.scores["indptr"])
+    indices = np.asarray(bm25.model.scores["indices"])
+    article_of = np.unique(np.array(table.doc, dtype=object), return_inverse=True)[1]
+    vocab = bm25.model.vocab_dict
+
+    def articles(terms: list[str]) -> np.ndarray:
+        held: np.ndarray | None = None
+        for term in dict.fromkeys(terms):
+            i = vocab.get(term)
+            if i is None or i + 1 >= len(indptr):
+                return np.zeros(0, dtype=np.int64)
+            mine = np.unique(article_of[indices[indptr[i] : indptr[i + 1]]])
+            held = mine if held is None else np.intersect1d(held, mine, assume_unique=True)
+        return held if held is not None else np.zeros(0, dtype=np.int64)
+
+    def counts(key: list[str], name: list[str]) -> tuple[int, int]:
+        with_key = articles(key)
+        return len(with_key), len(np.intersect1d(with_key, articles(name), assume_unique=True))
+
+    return counts
 
 
 class QueryVectors:

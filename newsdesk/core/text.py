@@ -127,12 +127,30 @@ def content_words(text: str) -> list[str]:
     out: list[str] = []
     for line in text.split("\n"):
         shouting = line.isupper()
-        out.extend(
-            w
-            for w, original in _tokens(line)
-            if w not in STOPWORDS or (not shouting and len(original) > 1 and original.isupper())
-        )
+        out.extend(w for w, original in _tokens(line) if _is_content(w, original, shouting))
     return out
+
+
+def _is_content(word: str, original: str, shouting: bool) -> bool:
+    return word not in STOPWORDS or (not shouting and len(original) > 1 and original.isupper())
+
+
+def content_runs(text: str) -> list[list[str]]:
+    """The stems of `text`'s content words, in runs that function words and line breaks
+    separate: "who is the UK chancellor" -> [["uk", "chancellor"]]."""
+    runs: list[list[str]] = []
+    for line in text.split("\n"):
+        shouting = line.isupper()
+        run: list[str] = []
+        for w, original in _tokens(line):
+            if _is_content(w, original, shouting):
+                run.append(w)
+            elif run:
+                runs.append(run)
+                run = []
+        if run:
+            runs.append(run)
+    return [stems(run) for run in runs]
 
 
 def content_terms(text: str) -> list[str]:

@@ -66,6 +66,20 @@ class Entity:
 
 
 @dataclass(frozen=True)
+class Descriptor:
+    """Words of an article that describe a named entity beside them ("Chancellor" in
+    "Chancellor Gordon Brown"): `text[start:end]` as written, the stemmed `key` a question
+    is looked up by, the `name` described and the shape it was found in (`kind`: "role",
+    "apposition" or "abbreviation"). See `newsdesk.nlp.descriptors`."""
+
+    start: int
+    end: int
+    key: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
 class Filters:
     """Restrictions on what retrieval may return. Dates are inclusive."""
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from newsdesk.core.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
 from newsdesk.core.text import readable_title
-from newsdesk.core.types import Article, Chunk, DateSpan, Entity, IndexStats
+from newsdesk.core.types import Article, Chunk, DateSpan, Descriptor, Entity, IndexStats
 from newsdesk.store import schema
 
 _DDL = """
@@ -53,6 +53,11 @@ CREATE TABLE IF NOT EXISTS entities (
 CREATE TABLE IF NOT EXISTS enriched (content_hash TEXT PRIMARY KEY, model TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sentences (
     content_hash TEXT PRIMARY KEY, model TEXT NOT NULL, spans BLOB NOT NULL, vectors BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS descriptors (
+    content_hash TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    kind TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
+    PRIMARY KEY (content_hash, start, "end", kind));
+CREATE TABLE IF NOT EXISTS described (content_hash TEXT PRIMARY KEY, version TEXT NOT NULL);
 """
 
 _TEXT_COLS = "content_hash, doc_id, title, text, source, published, url, category, author, n_chunks"
@@ -390,6 +395,8 @@ class Ledger:
         self._conn.execute("DELETE FROM entities WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM enriched WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM sentences WHERE content_hash=?", (content,))
+        self._conn.execute("DELETE FROM descriptors WHERE content_hash=?", (content,))
+        self._conn.execute("DELETE FROM described WHERE content_hash=?", (content,))
         return ids, None
 
     # ---------------------------------------------------------------- named entities
@@ -434,6 +441,88 @@ class Ledger:
             'SELECT e.start, e."end", e.label, e.text FROM articles a JOIN entities e '
             'ON e.content_hash=a.content_hash WHERE a.doc_id=? ORDER BY e.start, e."end"',
             (doc_id,),
+        )
+        return [Entity(int(a), int(b), str(c), str(d)) for a, b, c, d in rows]
+
+    # ---------------------------------------------------------------- descriptors
+    # Mined from a text and its entities (`newsdesk.nlp.descriptors`) by miner version
+    # `miner`; a text's row in `described` says which version and entity model mined it.
+    def undescribed(self, miner: str, limit: int) -> list[tuple[str, str, list[Entity]]]:
+        """(content hash, text, entities) of up to `limit` texts that have entities but no
+        descriptors mined from them by `miner`."""
+        rows = self._conn.execute(
+            "SELECT t.content_hash, t.text, e.model FROM texts t JOIN enriched e "
+            "ON e.content_hash=t.content_hash LEFT JOIN described d "
+            "ON d.content_hash=t.content_hash WHERE d.version IS NULL OR d.version != ? || e.model "
+            "ORDER BY t.content_hash LIMIT ?",
+            (f"{miner}/", limit),
+        ).fetchall()
+        return [(str(h), str(text), self._text_entities(str(h))) for h, text, _ in rows]
+
+    def description_progress(self, miner: str) -> tuple[int, int]:
+        """(to do, done): texts with entities lacking descriptors by `miner`, and with them."""
+        done, total = self._conn.execute(
+            "SELECT COUNT(d.content_hash), COUNT(*) FROM texts t JOIN enriched e "
+            "ON e.content_hash=t.content_hash LEFT JOIN described d "
+            "ON d.content_hash=t.content_hash AND d.version = ? || e.model",
+            (f"{miner}/",),
+        ).fetchone()
+        return int(total) - int(done), int(done)
+
+    def put_descriptors(self, content: str, miner: str, found: Iterable[Descriptor]) -> None:
+        """Replace the descriptors of `content` (inside a transaction), if it is still stored
+        with entities."""
+        row = self._conn.execute(
+            "SELECT model FROM enriched WHERE content_hash=?", (content,)
+        ).fetchone()
+        if row is None:
+            return  # removed (or re-read) while it was being mined
+        self._conn.execute("DELETE FROM descriptors WHERE content_hash=?", (content,))
+        self._conn.executemany(
+            'INSERT OR IGNORE INTO descriptors(content_hash, start, "end", kind, key, name) '
+            "VALUES (?,?,?,?,?,?)",
+            [(content, d.start, d.end, d.kind, d.key, d.name) for d in found],
+        )
+        self._conn.execute(
+            "INSERT OR REPLACE INTO described(content_hash, version) VALUES (?, ?)",
+            (content, f"{miner}/{row[0]}"),
+        )
+        self.set_meta("names_dirty", "1")
+
+    def descriptors(self, doc_id: str) -> list[Descriptor]:
+        """The descriptors of the article stored under `doc_id`, in text order."""
+        rows = self._conn.execute(
+            'SELECT d.start, d."end", d.key, d.name, d.kind FROM articles a JOIN descriptors d '
+            'ON d.content_hash=a.content_hash WHERE a.doc_id=? ORDER BY d.start, d."end"',
+            (doc_id,),
+        )
+        return [Descriptor(int(a), int(b), str(c), str(d), str(e)) for a, b, c, d, e in rows]
+
+    def descriptor_counts(self) -> list[tuple[str, str, int]]:
+        """(key, name, texts that give the key to the name) over the whole archive."""
+        rows = self._conn.execute(
+            "SELECT key, name, COUNT(DISTINCT content_hash) FROM descriptors GROUP BY key, name"
+        )
+        return [(str(k), str(n), int(c)) for k, n, c in rows]
+
+    @property
+    def names_stamp(self) -> str:
+        """Moves when a mining run has written descriptors (`stamp_names`): searchers then
+        rebuild their name table. (Removing texts moves the generation instead.)"""
+        return self.get_meta("names_stamp") or "0"
+
+    def stamp_names(self) -> None:
+        """After a mining run: move the names stamp if descriptors were written since it last
+        moved (also by a run killed before it could stamp)."""
+        if self.get_meta("names_dirty"):
+            self.set_meta("names_stamp", str(int(self.names_stamp) + 1))
+            self._conn.execute("DELETE FROM meta WHERE key='names_dirty'")
+
+    def _text_entities(self, content: str) -> list[Entity]:
+        rows = self._conn.execute(
+            'SELECT start, "end", label, text FROM entities WHERE content_hash=? '
+            'ORDER BY start, "end"',
+            (content,),
         )
         return [Entity(int(a), int(b), str(c), str(d)) for a, b, c, d in rows]
 
