@@ -57,8 +57,9 @@ PRF_MIN_CHUNKS_PER_FEEDBACK = 50  # one feedback chunk per 50 indexed chunks, at
 QUERY_VECTORS_KEPT = 64  # query embeddings cached, most recent first
 READER_DEPTH = 5  # top articles the sentence reader re-ranks (retriever.reader)
 READER_WEIGHT = 0.5  # the weight of their best-sentence ranks in that fusion
-NAMES_WEIGHT = 0.5  # the names a question's descriptions point to, in the BM25 query (inferred, so
-# below the words asked; 0.5 and 1.0 gave identical figures on dev, hard_dev and dev2)
+# The names a question's descriptions point to, in the BM25 query: inferred, so below the
+# words asked (0.5 and 1.0 gave the same figures on every dev set).
+NAMES_WEIGHT = 0.5
 POST_FILTER_FETCH = 2000  # neighbours fetched unfiltered, to be filtered here (see _dense_ranked)
 EXACT_FILTERED_MAX = 1000  # chunks a filter may leave for them to be scored here exactly
 ATTEMPTS = 3  # searches of a snapshot that the index outdated, before giving up
