@@ -148,6 +148,8 @@ def _role(text: str, entity: Entity, name: str, covered: dict[int, str]) -> Desc
         return None  # "beat Federer", "joined Chelsea"
     if len(head) < 2 or head.isupper():
         return None  # an initial ("E Miller") or another name ("UK Independence Party")
+    if entity.label == "ORG" and not head.islower():
+        return None  # titles go before people; "Purolator Courier Corp" is one name
     start, end = taken[0][0], head_end
     return _made(text, start, end, name, "role", covered)
 
