@@ -67,7 +67,7 @@ class NameTable:
         """From (key, name, articles) rows: `Ledger.descriptor_counts()`. With
         `cooccurrence`, a description must also predict its name: of the articles holding
         its words, more than MIN_SHARE also hold the name's. ("court" is given to Microsoft
-        by two articles of 2,000 and no other name, but 7 of the 196 articles that say
+        by two BBC articles and to no other name, but only 7 of the 196 articles that say
         "court" name Microsoft; 71 of the 108 that say "chancellor" name Gordon Brown.)"""
         by_key: dict[str, dict[str, int]] = defaultdict(dict)
         for key, name, n in counts:
@@ -106,9 +106,10 @@ class NameTable:
         prime minister" is not the "prime minister" of a British archive."""
         if not self.entries:
             return []
-        asked = {t for run in content_runs(question) for t in run}
+        runs = content_runs(question)
+        asked = {t for run in runs for t in run}
         found: list[Named] = []
-        for run in content_runs(question):
+        for run in runs:
             used = [False] * len(run)
             for n in range(min(len(run), MAX_KEY_TERMS), 0, -1):
                 for i in range(len(run) - n + 1):
