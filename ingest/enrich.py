@@ -7,10 +7,11 @@
   (`retriever.reader`): at question time the best sentence of each top article is scored
   against the question vector the search already made, with no model call.
 - **Named entities.** The spaCy recogniser (`newsdesk.nlp`), stored with character offsets.
-- **Descriptors.** What the text calls its people and organisations ("Chancellor Gordon
-  Brown", "Gazprom, the state-owned gas giant", "the Office of Fair Trading (OFT)"), mined
-  from the text and its entities (`newsdesk.nlp.descriptors`, no model): the search's name
-  table (`retriever.names`) is built from them.
+- **Descriptors and quotes.** What the text calls its people and organisations ("Chancellor
+  Gordon Brown", "Gazprom, the state-owned gas giant", "the Office of Fair Trading (OFT)")
+  and who said what in it, mined from the text and its entities (`newsdesk.nlp.descriptors`,
+  `newsdesk.nlp.quotes`, no model): the search's name table (`retriever.names`) is built
+  from the descriptors; `newsdesk quotes` lists the quotes.
 
 Both live in the ledger, keyed by the text and the model that made them, so another model's
 output is redone and nothing else is. Each batch of articles is one ledger transaction: a kill
@@ -38,6 +39,7 @@ from newsdesk.core.types import Entity
 from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_model_path
 from newsdesk.nlp import Recognizer, load_recognizer
 from newsdesk.nlp.descriptors import MINER_VERSION, descriptors
+from newsdesk.nlp.quotes import quotes
 from newsdesk.store.ledger import Ledger, SentenceVectors
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ class SentenceReport:
 class DescriptorReport:
     articles: int = 0  # texts mined by this run
     descriptors: int = 0
+    quotes: int = 0
     already: int = 0
     seconds: float = 0.0
 
@@ -80,6 +83,7 @@ class DescriptorReport:
         return {
             "articles": self.articles,
             "descriptors": self.descriptors,
+            "quotes": self.quotes,
             "already": self.already,
             "seconds": round(self.seconds, 3),
         }
@@ -124,7 +128,8 @@ class EnrichReport:
             )
             d = self.descriptors
             lines.append(
-                f"descriptors: {d.articles} articles mined ({d.descriptors} descriptors), "
+                f"descriptors and quotes: {d.articles} articles mined ({d.descriptors} "
+                f"descriptors, {d.quotes} quotes), "
                 f"{d.already} already done; {d.seconds:.1f}s"
             )
         return "\n".join(lines)
@@ -234,7 +239,7 @@ def mine_descriptors(
         MINER_VERSION,
         pending=ledger.undescribed,
         progress_of=ledger.description_progress,
-        work=lambda rows: _descriptors(ledger, rows),
+        work=lambda rows: _descriptors(ledger, rows, report),
         show=progress,
         batch=batch,
     )
@@ -281,11 +286,15 @@ def _sentences(ledger: Ledger, embedder: Embedder, rows: list[tuple[str, str]]) 
     return len(flat)
 
 
-def _descriptors(ledger: Ledger, rows: list[tuple[str, str, list[Entity]]]) -> int:
+def _descriptors(
+    ledger: Ledger, rows: list[tuple[str, str, list[Entity]]], report: DescriptorReport
+) -> int:
     found = [descriptors(text, entities) for _, text, entities in rows]
+    said = [quotes(text, e, d) for (_, text, e), d in zip(rows, found, strict=True)]
     with ledger.transaction():
-        for (content, _, _), mined in zip(rows, found, strict=True):
-            ledger.put_descriptors(content, MINER_VERSION, mined)
+        for (content, _, _), mined, quoted in zip(rows, found, said, strict=True):
+            ledger.put_mined(content, MINER_VERSION, mined, quoted)
+    report.quotes += sum(len(q) for q in said)
     return sum(len(d) for d in found)
 
 

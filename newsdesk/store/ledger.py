@@ -26,7 +26,15 @@ import numpy as np
 
 from newsdesk.core.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
 from newsdesk.core.text import readable_title
-from newsdesk.core.types import Article, Chunk, DateSpan, Descriptor, Entity, IndexStats
+from newsdesk.core.types import (
+    Article,
+    Chunk,
+    DateSpan,
+    Descriptor,
+    Entity,
+    IndexStats,
+    Quote,
+)
 from newsdesk.store import schema
 
 _DDL = """
@@ -57,6 +65,10 @@ CREATE TABLE IF NOT EXISTS descriptors (
     content_hash TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
     kind TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
     PRIMARY KEY (content_hash, start, "end", kind));
+CREATE TABLE IF NOT EXISTS quotes (
+    content_hash TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    speaker TEXT, mention TEXT NOT NULL, attribution TEXT NOT NULL,
+    PRIMARY KEY (content_hash, start));
 CREATE TABLE IF NOT EXISTS described (content_hash TEXT PRIMARY KEY, version TEXT NOT NULL);
 """
 
@@ -396,6 +408,7 @@ class Ledger:
         self._conn.execute("DELETE FROM enriched WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM sentences WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM descriptors WHERE content_hash=?", (content,))
+        self._conn.execute("DELETE FROM quotes WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM described WHERE content_hash=?", (content,))
         return ids, None
 
@@ -444,9 +457,10 @@ class Ledger:
         )
         return [Entity(int(a), int(b), str(c), str(d)) for a, b, c, d in rows]
 
-    # ---------------------------------------------------------------- descriptors
-    # Mined from a text and its entities (`newsdesk.nlp.descriptors`) by miner version
-    # `miner`; a text's row in `described` says which version and entity model mined it.
+    # ---------------------------------------------------------------- descriptors, quotes
+    # Mined from a text and its entities (`newsdesk.nlp.descriptors`, `newsdesk.nlp.quotes`)
+    # by miner version `miner`; a text's row in `described` says which version and entity
+    # model mined it.
     def undescribed(self, miner: str, limit: int) -> list[tuple[str, str, list[Entity]]]:
         """(content hash, text, entities) of up to `limit` texts that have entities but no
         descriptors mined from them by `miner`."""
@@ -469,9 +483,11 @@ class Ledger:
         ).fetchone()
         return int(total) - int(done), int(done)
 
-    def put_descriptors(self, content: str, miner: str, found: Iterable[Descriptor]) -> None:
-        """Replace the descriptors of `content` (inside a transaction), if it is still stored
-        with entities."""
+    def put_mined(
+        self, content: str, miner: str, found: Iterable[Descriptor], said: Iterable[Quote]
+    ) -> None:
+        """Replace the descriptors and quotes of `content` (inside a transaction), if it is
+        still stored with entities."""
         row = self._conn.execute(
             "SELECT model FROM enriched WHERE content_hash=?", (content,)
         ).fetchone()
@@ -482,6 +498,12 @@ class Ledger:
             'INSERT OR IGNORE INTO descriptors(content_hash, start, "end", kind, key, name) '
             "VALUES (?,?,?,?,?,?)",
             [(content, d.start, d.end, d.kind, d.key, d.name) for d in found],
+        )
+        self._conn.execute("DELETE FROM quotes WHERE content_hash=?", (content,))
+        self._conn.executemany(
+            'INSERT OR IGNORE INTO quotes(content_hash, start, "end", speaker, mention, '
+            "attribution) VALUES (?,?,?,?,?,?)",
+            [(content, q.start, q.end, q.speaker, q.mention, q.attribution) for q in said],
         )
         self._conn.execute(
             "INSERT OR REPLACE INTO described(content_hash, version) VALUES (?, ?)",
@@ -497,6 +519,31 @@ class Ledger:
             (doc_id,),
         )
         return [Descriptor(int(a), int(b), str(c), str(d), str(e)) for a, b, c, d, e in rows]
+
+    def quotes(self, doc_id: str) -> list[Quote]:
+        """The quotes of the article stored under `doc_id`, in text order."""
+        rows = self._conn.execute(
+            'SELECT q.start, q."end", q.speaker, q.mention, q.attribution, t.text '
+            "FROM articles a JOIN quotes q ON q.content_hash=a.content_hash "
+            "JOIN texts t ON t.content_hash=a.content_hash WHERE a.doc_id=? ORDER BY q.start",
+            (doc_id,),
+        )
+        return [
+            Quote(int(s), int(e), str(text)[int(s) : int(e)], sp, str(m), str(k))
+            for s, e, sp, m, k, text in rows
+        ]
+
+    def iter_quotes(self) -> Iterator[tuple[str, str, Quote]]:
+        """(doc_id, published, quote) of every quote in the archive, once per stored text
+        (under its canonical doc_id), newest first, then in text order."""
+        rows = self._conn.execute(
+            'SELECT t.doc_id, t.published, q.start, q."end", q.speaker, q.mention, '
+            'q.attribution, substr(t.text, q.start + 1, q."end" - q.start) FROM quotes q '
+            "JOIN texts t ON t.content_hash=q.content_hash "
+            "ORDER BY t.published DESC, t.doc_id, q.start"
+        )
+        for doc, published, s, e, sp, m, k, said in rows:
+            yield str(doc), str(published), Quote(int(s), int(e), str(said), sp, str(m), str(k))
 
     def descriptor_counts(self) -> list[tuple[str, str, int]]:
         """(key, name, texts that give the key to the name) over the whole archive."""

@@ -1,0 +1,70 @@
+"""Who said what, from the quotes mined at ingest (`newsdesk.nlp.quotes`).
+
+`find_quotes(rows, speaker=..., query=...)` picks from the archive's quotes (as
+`Ledger.iter_quotes` yields them, newest first) those of a speaker and those about a topic. A
+speaker matches by name as a reader types it: "Gordon Brown", "Brown" or "brown" all find
+Gordon Brown's quotes (every word typed must be a word of the speaker's name). A topic matches
+by the question's content terms (stemmed, as the search reads them): quotes holding more of
+them come first, newest first among equals; with no topic the order is newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from newsdesk.core.text import content_terms, words
+from newsdesk.core.types import Quote
+
+
+@dataclass(frozen=True)
+class QuoteHit:
+    """A quote and the article it is in."""
+
+    doc_id: str
+    published: str
+    quote: Quote
+
+    def to_json(self) -> dict[str, object]:
+        q = self.quote
+        return {
+            "doc_id": self.doc_id,
+            "speaker": q.speaker,
+            "mention": q.mention,
+            "quote": q.text,
+            "start": q.start,
+            "end": q.end,
+            "published": self.published or None,
+            "attribution": q.attribution,
+        }
+
+
+def speaker_matches(speaker: str | None, name: str) -> bool:
+    """Is every word of `name` a word of `speaker` ("Brown" in "Gordon Brown")?"""
+    wanted = set(words(name))
+    return bool(speaker) and bool(wanted) and wanted <= set(words(speaker or ""))
+
+
+def find_quotes(
+    rows: Iterable[tuple[str, str, Quote]],
+    *,
+    speaker: str | None = None,
+    query: str | None = None,
+    limit: int | None = None,
+) -> list[QuoteHit]:
+    """The quotes of `rows` by `speaker` about `query` (either may be None: any)."""
+    terms = set(content_terms(query)) if query else set()
+    scored: list[tuple[int, int, QuoteHit]] = []
+    for order, (doc_id, published, quote) in enumerate(rows):
+        if speaker is not None and not speaker_matches(quote.speaker, speaker):
+            continue
+        matched = len(terms & set(content_terms(quote.text))) if terms else 0
+        if terms and not matched:
+            continue
+        scored.append((-matched, order, QuoteHit(doc_id, published, quote)))
+    scored.sort(key=lambda s: (s[0], s[1]))
+    hits = [hit for _, _, hit in scored]
+    return hits[:limit] if limit is not None else hits
+
+
+__all__ = ["QuoteHit", "find_quotes", "speaker_matches"]
