@@ -39,6 +39,7 @@ from newsdesk.core.types import Entity
 from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_model_path
 from newsdesk.nlp import Recognizer, load_recognizer
 from newsdesk.nlp.descriptors import MINER_VERSION, descriptors
+from newsdesk.nlp.people import named
 from newsdesk.nlp.quotes import quotes
 from newsdesk.store.ledger import Ledger, SentenceVectors
 
@@ -292,8 +293,8 @@ def _descriptors(
     found = [descriptors(text, entities) for _, text, entities in rows]
     said = [quotes(text, e, d) for (_, text, e), d in zip(rows, found, strict=True)]
     with ledger.transaction():
-        for (content, _, _), mined, quoted in zip(rows, found, said, strict=True):
-            ledger.put_mined(content, MINER_VERSION, mined, quoted)
+        for (content, _, entities), mined, quoted in zip(rows, found, said, strict=True):
+            ledger.put_mined(content, MINER_VERSION, mined, quoted, named(entities))
     report.quotes += sum(len(q) for q in said)
     return sum(len(d) for d in found)
 

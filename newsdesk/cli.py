@@ -190,6 +190,20 @@ def build_parser() -> argparse.ArgumentParser:
     _index_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    p = sub.add_parser(
+        "people",
+        help="list the people, organisations and places the archive names",
+        description="Print the names found by the recogniser (NEWSDESK_ENRICH=all), one per "
+        "person, organisation or place: within an article a surname joins the one full name "
+        "that ends with it; across the archive the same name is one entry. Most articles "
+        'first. --json prints [{"name", "type", "mentions", "articles", "first", "last"}].',
+    )
+    p.add_argument("query", nargs="?", metavar="QUERY", help="words the name should hold")
+    p.add_argument("--type", dest="kind", choices=["person", "org", "place"], help="one kind")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N names")
+    _index_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     p = sub.add_parser("stats", help="show what the index holds")
     _index_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -322,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "repair": cmd_repair,
             "stats": cmd_stats,
             "quotes": cmd_quotes,
+            "people": cmd_people,
             "ask": cmd_ask,
             "serve": cmd_serve,
             "eval": cmd_eval,
@@ -469,6 +484,45 @@ def cmd_quotes(args: argparse.Namespace, settings: Any) -> int:
         who = q.speaker or "(unattributed)"
         when = f" {h.published}" if h.published else ""
         print(f"{who}:{when} \u201c{' '.join(q.text.split())}\u201d [{h.doc_id}]")
+    return EXIT_OK
+
+
+def cmd_people(args: argparse.Namespace, settings: Any) -> int:
+    from newsdesk.core.text import words
+    from newsdesk.nlp.descriptors import MINER_VERSION
+    from newsdesk.store.ledger import Ledger
+
+    if args.limit is not None and args.limit < 1:
+        print("newsdesk: error: --limit must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    wanted = words(args.query or "")
+    ledger = Ledger.open(Path(settings.index), create=False)
+    try:
+        mined = ledger.description_progress(MINER_VERSION)[1]
+        rows = [r for r in ledger.people(args.kind, wanted) if set(wanted) <= set(words(r[0]))][
+            : args.limit
+        ]
+    finally:
+        ledger.close()
+    if not mined:
+        print(
+            "newsdesk: warning: no names found in this index yet; run `newsdesk enrich` "
+            "with NEWSDESK_ENRICH=all (named entities)",
+            file=sys.stderr,
+        )
+    keys = ("name", "type", "mentions", "articles", "first", "last")
+    found = [dict(zip(keys, r, strict=True)) for r in rows]
+    for row in found:
+        row["first"], row["last"] = row["first"] or None, row["last"] or None
+    if args.json:
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    for row in found:
+        span = f", {row['first']} to {row['last']}" if row["first"] else ""
+        print(
+            f"{row['name']} ({row['type']}): {row['articles']} articles, "
+            f"{row['mentions']} mentions{span}"
+        )
     return EXIT_OK
 
 

@@ -27,7 +27,7 @@ from newsdesk.core.text import STOPWORDS, content_terms, word_set, word_spans
 from newsdesk.core.types import Descriptor, Entity
 
 # What the stored descriptors were mined by: an index mined by another version is re-mined.
-MINER_VERSION = "2"  # 2: quotes are mined with the descriptors
+MINER_VERSION = "3"  # 2: quotes mined with the descriptors; 3: and the names
 
 NAME_LABELS = frozenset(("PERSON", "ORG"))
 # Entities that may modify a role ("Italian Prime Minister", "Microsoft chairman").

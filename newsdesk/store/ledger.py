@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS quotes (
     content_hash TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
     speaker TEXT, mention TEXT NOT NULL, attribution TEXT NOT NULL,
     PRIMARY KEY (content_hash, start));
+CREATE TABLE IF NOT EXISTS people (
+    content_hash TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
+    mentions INTEGER NOT NULL, PRIMARY KEY (content_hash, name, type));
+CREATE INDEX IF NOT EXISTS people_by_name ON people(name);
 CREATE TABLE IF NOT EXISTS described (content_hash TEXT PRIMARY KEY, version TEXT NOT NULL);
 """
 
@@ -409,6 +413,7 @@ class Ledger:
         self._conn.execute("DELETE FROM sentences WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM descriptors WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM quotes WHERE content_hash=?", (content,))
+        self._conn.execute("DELETE FROM people WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM described WHERE content_hash=?", (content,))
         return ids, None
 
@@ -484,10 +489,15 @@ class Ledger:
         return int(total) - int(done), int(done)
 
     def put_mined(
-        self, content: str, miner: str, found: Iterable[Descriptor], said: Iterable[Quote]
+        self,
+        content: str,
+        miner: str,
+        found: Iterable[Descriptor],
+        said: Iterable[Quote],
+        names: Iterable[tuple[str, str, int]] = (),
     ) -> None:
-        """Replace the descriptors and quotes of `content` (inside a transaction), if it is
-        still stored with entities."""
+        """Replace the descriptors, quotes and names ((name, type, mentions)) of `content`
+        (inside a transaction), if it is still stored with entities."""
         row = self._conn.execute(
             "SELECT model FROM enriched WHERE content_hash=?", (content,)
         ).fetchone()
@@ -504,6 +514,11 @@ class Ledger:
             'INSERT OR IGNORE INTO quotes(content_hash, start, "end", speaker, mention, '
             "attribution) VALUES (?,?,?,?,?,?)",
             [(content, q.start, q.end, q.speaker, q.mention, q.attribution) for q in said],
+        )
+        self._conn.execute("DELETE FROM people WHERE content_hash=?", (content,))
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO people(content_hash, name, type, mentions) VALUES (?,?,?,?)",
+            [(content, name, kind, n) for name, kind, n in names],
         )
         self._conn.execute(
             "INSERT OR REPLACE INTO described(content_hash, version) VALUES (?, ?)",
@@ -544,6 +559,52 @@ class Ledger:
         )
         for doc, published, s, e, sp, m, k, said in rows:
             yield str(doc), str(published), Quote(int(s), int(e), str(said), sp, str(m), str(k))
+
+    def people(
+        self, kind: str | None = None, words: Sequence[str] = ()
+    ) -> list[tuple[str, str, int, int, str, str]]:
+        """(name, type, mentions, articles, first, last) of every name of the archive of
+        `kind` (person, org, place; any when None) whose name holds each of `words`
+        (case aside), most articles first; first/last are "" when no article is dated. A
+        name is of the type most of its articles give it ("Labour" tagged a person in some
+        articles is the organisation of many more), its counts summed over all of them."""
+        where: list[str] = []
+        params: list[str] = []
+        for word in words:
+            where.append("p.name LIKE ?")
+            params.append(f"%{word}%")
+        rows = self._conn.execute(
+            "SELECT p.name, p.type, SUM(p.mentions), COUNT(*), "
+            "COALESCE(MIN(NULLIF(t.published, '')), ''), "
+            "COALESCE(MAX(NULLIF(t.published, '')), '') "
+            "FROM people p JOIN texts t ON t.content_hash=p.content_hash "
+            + (f"WHERE {' AND '.join(where)} " if where else "")
+            + "GROUP BY p.name, p.type",
+            params,
+        )
+        merged: dict[str, list[tuple[str, int, int, str, str]]] = {}
+        for name, typ, mentions, articles, first, last in rows:
+            merged.setdefault(str(name), []).append(
+                (str(typ), int(mentions), int(articles), str(first), str(last))
+            )
+        out: list[tuple[str, str, int, int, str, str]] = []
+        for name, parts in merged.items():
+            typ = max(parts, key=lambda p: (p[2], p[1], p[0]))[0]
+            if kind is not None and typ != kind:
+                continue
+            dated = [p for p in parts if p[3]]
+            out.append(
+                (
+                    name,
+                    typ,
+                    sum(p[1] for p in parts),
+                    sum(p[2] for p in parts),  # an article naming it as two types counts twice
+                    min((p[3] for p in dated), default=""),
+                    max((p[4] for p in dated), default=""),
+                )
+            )
+        out.sort(key=lambda r: (-r[3], -r[2], r[0]))
+        return out
 
     def descriptor_counts(self) -> list[tuple[str, str, int]]:
         """(key, name, texts that give the key to the name) over the whole archive."""

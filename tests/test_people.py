@@ -1,0 +1,88 @@
+"""People, organisations and places: one name per person within an article and across the
+archive, listed by `newsdesk people`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import make_settings, open_ledger, orphans
+
+from newsdesk.cli import main
+from newsdesk.core.types import Entity
+from newsdesk.embedding import Embedder
+from newsdesk.ingest.enrich import enrich
+from newsdesk.ingest.pipeline import ingest
+from newsdesk.nlp import Recognizer
+from newsdesk.nlp.people import named
+
+
+def entity(text: str, label: str = "PERSON") -> Entity:
+    return Entity(0, len(text), label, text)
+
+
+def test_a_surname_joins_the_one_full_name_of_its_article() -> None:
+    mentions = [entity(t) for t in ("Tony Blair", "Mr Blair", "Blair", "Blair's")]
+    mentions += [entity("the Treasury", "ORG"), entity("London", "GPE")]
+    assert named(mentions) == [
+        ("London", "place", 1),
+        ("Tony Blair", "person", 4),
+        ("Treasury", "org", 1),
+    ]
+
+
+def test_a_surname_two_full_names_share_stays_alone() -> None:
+    mentions = [entity(t) for t in ("Tony Blair", "Cherie Blair", "Blair")]
+    assert named(mentions) == [
+        ("Blair", "person", 1),
+        ("Cherie Blair", "person", 1),
+        ("Tony Blair", "person", 1),
+    ]
+    assert named([entity("cts", "ORG"), entity("1987", "DATE")]) == []  # not names
+
+
+STORIES = {
+    "a.txt": "Blair visits Paris\n\nTony Blair met Jacques Chirac in Paris. Mr Blair said "
+    "little. Blair left on Monday.\n",
+    "b.txt": "Blair on schools\n\nPrime Minister Tony Blair spoke about schools in London.\n",
+    "c.txt": "Brown and Blair\n\nGordon Brown and Cherie Blair met in London. Blair smiled.\n",
+}
+
+
+@pytest.fixture
+def people_index(tmp_path: Path, embedder: Embedder, recognizer: Recognizer) -> Path:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for name, text in STORIES.items():
+        (archive / name).write_text(text, encoding="utf-8")
+    index = tmp_path / "index"
+    ingest(make_settings(index), [str(archive)], embedder=embedder)
+    enrich(make_settings(index, enrich="all"), recognizer=recognizer, embedder=embedder)
+    return index
+
+
+def test_the_people_command_counts_each_name_across_the_archive(
+    people_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["people", "--index", str(people_index), "--type", "person", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["Tony Blair"]["articles"] == 2 and rows["Tony Blair"]["mentions"] >= 4
+    assert set(rows["Tony Blair"]) == {"name", "type", "mentions", "articles", "first", "last"}
+    assert rows["Tony Blair"]["first"] is None  # undated articles
+    # the third article's "Blair" is Cherie's there, never Tony's
+    assert rows["Cherie Blair"]["articles"] == 1
+    assert main(["people", "--index", str(people_index), "blair"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Tony Blair (person): 2 articles")
+    assert all("Blair" in line for line in out)
+
+
+def test_names_go_with_their_text(people_index: Path, tmp_path: Path, embedder: Embedder) -> None:
+    archive = tmp_path / "archive"
+    (archive / "a.txt").unlink()
+    ingest(make_settings(people_index), [str(archive)], prune=True, embedder=embedder)
+    assert orphans(people_index, "people") == 0
+    with open_ledger(people_index) as ledger:
+        tony = [r for r in ledger.people("person") if r[0] == "Tony Blair"]
+    assert tony and tony[0][3] == 1
