@@ -24,6 +24,7 @@ from newsdesk.retriever.examples import example_questions
 from newsdesk.retriever.extractive import ExtractiveAnswerer
 from newsdesk.retriever.followup import rewrite_followup
 from newsdesk.retriever.outcomes import judge
+from newsdesk.retriever.quotations import quoted_phrase
 from newsdesk.retriever.refusal import is_answerable
 from newsdesk.retriever.search import Searcher
 
@@ -92,6 +93,11 @@ class Assistant:
             seen = {h.doc_id for h in hits}
             rest = self.searcher.search(standalone, filters=asked, mode=mode, k=k, recency=recency)
             hits += [h for h in rest if h.doc_id not in seen][: k - len(hits)]
+        phrase = quoted_phrase(standalone)
+        if phrase is not None and hits:
+            # "Who said '...'?": the articles where someone is quoted saying it come first
+            holders = {h.doc_id for h in self.archive.quotes(phrase=phrase)}
+            hits = sorted(hits, key=lambda h: h.doc_id not in holders)
         refused = not is_answerable(standalone, hits, idf=self.searcher.idf)
         return Retrieval(
             question, standalone, filters, tuple(hits), refused, time.perf_counter() - started

@@ -57,11 +57,19 @@ class Archive:
         return [str(q) for q in json.loads(raw)] if raw else []
 
     def quotes(
-        self, *, speaker: str | None = None, query: str | None = None, limit: int | None = None
+        self,
+        *,
+        speaker: str | None = None,
+        query: str | None = None,
+        phrase: str | None = None,
+        limit: int | None = None,
     ) -> list[QuoteHit]:
-        """The archive's quotes by `speaker` about `query` (`retriever.quotations`)."""
+        """The archive's quotes by `speaker` about `query` holding `phrase`
+        (`retriever.quotations`)."""
         with self._readers.snapshot() as ledger:
-            return find_quotes(ledger.iter_quotes(), speaker=speaker, query=query, limit=limit)
+            return find_quotes(
+                ledger.iter_quotes(), speaker=speaker, query=query, phrase=phrase, limit=limit
+            )
 
     def recent_titles(self, limit: int) -> list[tuple[str, str]]:
         """(doc_id, title) of the `limit` most recent articles."""

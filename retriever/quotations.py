@@ -10,6 +10,7 @@ them come first, newest first among equals; with no topic the order is newest fi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -39,6 +40,28 @@ class QuoteHit:
         }
 
 
+# "Who said 'everything is up to Ukraine'?": a question after the speaker of a quotation
+_WHO_SAID = re.compile(
+    r"^\W*who\s+(?:said|says|told|wrote|warned|declared|claimed|insisted|remarked|added)\b"
+    r"[^\"\u201c\u2018']*[\"\u201c\u2018'](?P<phrase>[^\"\u201d\u2019]{3,300}?)[\"\u201d\u2019']",
+    re.IGNORECASE,
+)
+
+
+def quoted_phrase(question: str) -> str | None:
+    """The quotation a "Who said '...'?" question asks about, else None."""
+    m = _WHO_SAID.search(question)
+    return m.group("phrase").strip() if m and len(words(m.group("phrase"))) >= 2 else None
+
+
+def holds_phrase(quote: str, phrase: str) -> bool:
+    """Does `quote` hold the words of `phrase`, in order and together (case, punctuation
+    and spacing aside)?"""
+    wanted, said = words(phrase), words(quote)
+    n = len(wanted)
+    return n > 0 and any(said[i : i + n] == wanted for i in range(len(said) - n + 1))
+
+
 def speaker_matches(speaker: str | None, name: str) -> bool:
     """Is every word of `name` a word of `speaker` ("Brown" in "Gordon Brown")?"""
     wanted = set(words(name))
@@ -50,13 +73,17 @@ def find_quotes(
     *,
     speaker: str | None = None,
     query: str | None = None,
+    phrase: str | None = None,
     limit: int | None = None,
 ) -> list[QuoteHit]:
-    """The quotes of `rows` by `speaker` about `query` (either may be None: any)."""
+    """The quotes of `rows` by `speaker` about `query` that hold `phrase` (any may be None:
+    any)."""
     terms = set(content_terms(query)) if query else set()
     scored: list[tuple[int, int, QuoteHit]] = []
     for order, (doc_id, published, quote) in enumerate(rows):
         if speaker is not None and not speaker_matches(quote.speaker, speaker):
+            continue
+        if phrase is not None and not holds_phrase(quote.text, phrase):
             continue
         matched = len(terms & set(content_terms(quote.text))) if terms else 0
         if terms and not matched:
@@ -67,4 +94,4 @@ def find_quotes(
     return hits[:limit] if limit is not None else hits
 
 
-__all__ = ["QuoteHit", "find_quotes", "speaker_matches"]
+__all__ = ["QuoteHit", "find_quotes", "holds_phrase", "quoted_phrase", "speaker_matches"]

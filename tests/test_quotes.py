@@ -285,3 +285,41 @@ def test_quote_attribution_on_the_labelled_articles(
     gates = ["quotes.precision=0.72", "quotes.recall=0.68", "quotes.recall_explicit=0.82"]
     args = ["eval", "--index", str(index), "--quotes", str(QUOTE_LABELS)]
     assert main([*args, *(f"--fail-under={g}" for g in gates)]) == 0
+
+
+def test_who_said_a_quotation_finds_the_article_that_quotes_it(
+    tmp_path: Path, embedder: Embedder, recognizer: Recognizer
+) -> None:
+    from newsdesk.assistant import build_assistant
+    from newsdesk.retriever.quotations import quoted_phrase
+
+    assert quoted_phrase("Who said 'everything is up to Ukraine'?") == "everything is up to Ukraine"
+    assert quoted_phrase("Who said \u201cwe will fight on\u201d?") == "we will fight on"
+    assert quoted_phrase("Who is the chancellor?") is None
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "quoted.txt").write_text(
+        "Belarus speaks\n\nAlexander Lukashenko met officials in Minsk on Friday. "
+        '"Everything is up to Ukraine," Lukashenko said.\n',
+        encoding="utf-8",
+    )
+    (archive / "echo.txt").write_text(  # the words, again and again, quoted by nobody
+        "Up to Ukraine\n\nEverything is up to Ukraine now. Everything is up to Ukraine, "
+        "analysts wrote, and everything is up to Ukraine in the talks.\n",
+        encoding="utf-8",
+    )
+    index = tmp_path / "index"
+    ingest(make_settings(index), [str(archive)], embedder=embedder)
+    question = "Who said 'everything is up to Ukraine'?"
+    assistant = build_assistant(make_settings(index), embedder=embedder)
+    try:
+        unmined = [Path(h.doc_id).name for h in assistant.retrieve(question).hits]
+        assert unmined[0] == "echo.txt"  # words alone prefer the echo
+        enrich(make_settings(index, enrich="all"), recognizer=recognizer, embedder=embedder)
+        hits = assistant.retrieve(question).hits
+        assert Path(hits[0].doc_id).name == "quoted.txt"
+        answer = assistant.ask(question)
+        assert "Lukashenko" in answer.text
+        assert Path(answer.citations[0].passage.doc_id).name == "quoted.txt"
+    finally:
+        assistant.close()
