@@ -467,8 +467,8 @@ class Ledger:
     # by miner version `miner`; a text's row in `described` says which version and entity
     # model mined it.
     def undescribed(self, miner: str, limit: int) -> list[tuple[str, str, list[Entity]]]:
-        """(content hash, text, entities) of up to `limit` texts that have entities but no
-        descriptors mined from them by `miner`."""
+        """(content hash, text, entities) of up to `limit` texts that have entities but were
+        not mined (descriptors, quotes, names) by `miner` from them."""
         rows = self._conn.execute(
             "SELECT t.content_hash, t.text, e.model FROM texts t JOIN enriched e "
             "ON e.content_hash=t.content_hash LEFT JOIN described d "
@@ -538,14 +538,14 @@ class Ledger:
     def quotes(self, doc_id: str) -> list[Quote]:
         """The quotes of the article stored under `doc_id`, in text order."""
         rows = self._conn.execute(
-            'SELECT q.start, q."end", q.speaker, q.mention, q.attribution, t.text '
+            'SELECT q.start, q."end", q.speaker, q.mention, q.attribution, '
+            'substr(t.text, q.start + 1, q."end" - q.start) '
             "FROM articles a JOIN quotes q ON q.content_hash=a.content_hash "
             "JOIN texts t ON t.content_hash=a.content_hash WHERE a.doc_id=? ORDER BY q.start",
             (doc_id,),
         )
         return [
-            Quote(int(s), int(e), str(text)[int(s) : int(e)], sp, str(m), str(k))
-            for s, e, sp, m, k, text in rows
+            Quote(int(s), int(e), str(said), sp, str(m), str(k)) for s, e, sp, m, k, said in rows
         ]
 
     def iter_quotes(self) -> Iterator[tuple[str, str, Quote]]:
