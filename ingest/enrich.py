@@ -73,7 +73,7 @@ class SentenceReport:
 
 
 @dataclass
-class DescriptorReport:
+class MiningReport:
     articles: int = 0  # texts mined by this run
     descriptors: int = 0
     quotes: int = 0
@@ -98,7 +98,7 @@ class EnrichReport:
     model: str = ""
     seconds: float = 0.0  # the entity part
     sentences: SentenceReport = field(default_factory=SentenceReport)
-    descriptors: DescriptorReport = field(default_factory=DescriptorReport)
+    mined: MiningReport = field(default_factory=MiningReport)
 
     @property
     def seconds_per_1000(self) -> float:
@@ -113,7 +113,7 @@ class EnrichReport:
             "seconds": round(self.seconds, 3),
             "seconds_per_1000_articles": round(self.seconds_per_1000, 1),
             "sentences": self.sentences.to_json(),
-            "descriptors": self.descriptors.to_json(),
+            "mined": self.mined.to_json(),
         }
 
     def summary(self) -> str:
@@ -127,9 +127,9 @@ class EnrichReport:
                 f"entities: {self.articles} articles annotated ({self.entities} entities), "
                 f"{self.already} already done; {self.seconds:.1f}s"
             )
-            d = self.descriptors
+            d = self.mined
             lines.append(
-                f"descriptors and quotes: {d.articles} articles mined ({d.descriptors} "
+                f"mined: {d.articles} articles ({d.descriptors} "
                 f"descriptors, {d.quotes} quotes), "
                 f"{d.already} already done; {d.seconds:.1f}s"
             )
@@ -189,7 +189,7 @@ def enrich(
                 ledger.set_meta(f"ner_model:{settings.ner_model}", nlp.model_id)
             report.seconds = time.perf_counter() - started
         if settings.enrich == "all":
-            report.descriptors = mine_descriptors(ledger, progress=progress, batch=batch)
+            report.mined = mine(ledger, progress=progress, batch=batch)
     finally:
         ledger.close()
     log.info("%s", report.summary())
@@ -228,19 +228,17 @@ def embed_sentences(
     return report
 
 
-def mine_descriptors(
-    ledger: Ledger, *, progress: bool = False, batch: int = BATCH_ARTICLES
-) -> DescriptorReport:
-    """Store the descriptors of every text of `ledger` whose entities were not mined by this
-    miner version (nothing to do for texts without entities)."""
+def mine(ledger: Ledger, *, progress: bool = False, batch: int = BATCH_ARTICLES) -> MiningReport:
+    """Mine the descriptors, quotes and names of every text of `ledger` whose entities were
+    not mined by this miner version (nothing to do for texts without entities)."""
     started = time.perf_counter()
-    report = DescriptorReport()
+    report = MiningReport()
     done = _phase(
         ledger,
         MINER_VERSION,
         pending=ledger.undescribed,
         progress_of=ledger.description_progress,
-        work=lambda rows: _descriptors(ledger, rows, report),
+        work=lambda rows: _mine(ledger, rows, report),
         show=progress,
         batch=batch,
     )
@@ -287,9 +285,7 @@ def _sentences(ledger: Ledger, embedder: Embedder, rows: list[tuple[str, str]]) 
     return len(flat)
 
 
-def _descriptors(
-    ledger: Ledger, rows: list[tuple[str, str, list[Entity]]], report: DescriptorReport
-) -> int:
+def _mine(ledger: Ledger, rows: list[tuple[str, str, list[Entity]]], report: MiningReport) -> int:
     found = [descriptors(text, entities) for _, text, entities in rows]
     said = [quotes(text, e, d) for (_, text, e), d in zip(rows, found, strict=True)]
     with ledger.transaction():
@@ -308,11 +304,11 @@ def _entities(ledger: Ledger, nlp: Recognizer, rows: list[tuple[str, str]]) -> i
 
 
 __all__ = [
-    "DescriptorReport",
+    "MiningReport",
     "EnrichReport",
     "SentenceReport",
     "embed_sentences",
     "enrich",
-    "mine_descriptors",
+    "mine",
     "sentence_spans",
 ]

@@ -248,7 +248,7 @@ def test_descriptors_follow_their_text_through_update_prune_and_duplicates(
     settings = make_settings(index)
     ingest(settings, [str(archive)], embedder=embedder)
     report = enrich(settings, recognizer=recognizer, embedder=embedder)
-    assert report.descriptors.articles == 4 and report.descriptors.descriptors >= 4
+    assert report.mined.articles == 4 and report.mined.descriptors >= 4
     before = stored_descriptors(index)
     doc = next(d for d in before if Path(d).name == "brown-pensions.txt")
     copy = next(d for d in before if Path(d).name == "copy.txt")
@@ -258,7 +258,7 @@ def test_descriptors_follow_their_text_through_update_prune_and_duplicates(
     assert quoted[doc] == quoted[copy]
 
     again = enrich(settings, recognizer=recognizer, embedder=embedder)  # idempotent
-    assert again.descriptors.articles == 0 and stored_descriptors(index) == before
+    assert again.mined.articles == 0 and stored_descriptors(index) == before
 
     changed = CHANCELLOR[0][1].replace("Chancellor Gordon Brown", "Minister Alan Johnson")
     (archive / "brown-pensions.txt").write_text(changed, encoding="utf-8")
@@ -319,7 +319,7 @@ def test_a_killed_mining_run_resumes_where_it_stopped(
     assert done.returncode == -9, done.stderr
     assert undescribed(index) == total - 2  # two batches committed, the third lost
     rest = enrich(settings, recognizer=recognizer, embedder=embedder)
-    assert rest.descriptors.articles == total - 2 and undescribed(index) == 0
+    assert rest.mined.articles == total - 2 and undescribed(index) == 0
     fresh = tmp_path / "fresh"
     ingest(make_settings(fresh), [str(archive)], embedder=embedder)
     enrich(make_settings(fresh), recognizer=recognizer, embedder=embedder)

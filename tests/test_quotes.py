@@ -177,7 +177,7 @@ def quoted_index(tmp_path: Path, embedder: Embedder, recognizer: Recognizer) -> 
     index = tmp_path / "index"
     ingest(make_settings(index), [str(archive)], embedder=embedder)
     report = enrich(make_settings(index, enrich="all"), recognizer=recognizer, embedder=embedder)
-    assert report.descriptors.quotes == 3
+    assert report.mined.quotes == 3
     return index
 
 
