@@ -607,10 +607,18 @@ class Ledger:
         return out
 
     def descriptor_counts(self) -> list[tuple[str, str, int]]:
-        """(key, name, texts that give the key to the name) over the whole archive."""
-        rows = self._conn.execute(
-            "SELECT key, name, COUNT(DISTINCT content_hash) FROM descriptors GROUP BY key, name"
-        )
+        """(key, name, texts that give the key to the name) over the whole archive (none for
+        an index of an older Newsdesk opened on a read-only file system, which could not add
+        the table)."""
+        try:
+            rows = self._conn.execute(
+                "SELECT key, name, COUNT(DISTINCT content_hash) FROM descriptors "
+                "GROUP BY key, name"
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            return []
         return [(str(k), str(n), int(c)) for k, n, c in rows]
 
     @property
