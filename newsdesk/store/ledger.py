@@ -612,8 +612,7 @@ class Ledger:
         the table)."""
         try:
             rows = self._conn.execute(
-                "SELECT key, name, COUNT(DISTINCT content_hash) FROM descriptors "
-                "GROUP BY key, name"
+                "SELECT key, name, COUNT(DISTINCT content_hash) FROM descriptors GROUP BY key, name"
             ).fetchall()
         except sqlite3.OperationalError as exc:
             if "no such table" not in str(exc):
