@@ -96,9 +96,6 @@ class NameTable:
         }
         return cls(entries, described_by, stamp)
 
-    def __len__(self) -> int:
-        return len(self.entries)
-
     def names_in(self, question: str) -> list[Named]:
         """The names the trusted descriptions in `question` point to, first found first;
         none that the question already names. A description found inside a longer phrase

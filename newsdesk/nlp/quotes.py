@@ -75,11 +75,7 @@ def quotes(
         article.previous = previous.speaker if previous is not None else None
         found = article.attribution(span)
         if found is None and article.previous is not None:
-            others = [
-                e
-                for e in article.names
-                if e.label == "PERSON" and article.canonical(e.text) != article.previous
-            ]
+            others = [e for e in article.people if article.canonical(e.text) != article.previous]
             if _goes_on(text, spans[i - 1], span, others):
                 found = (article.previous, "", "continuation")
         speaker, mention, kind = found if found is not None else (None, "", "none")
@@ -169,10 +165,6 @@ def _is_quotation(quoted: str) -> bool:
 
 
 # ---------------------------------------------------------------- attribution
-_AFTER_VERB_FIRST = re.compile(r"[\s,\"\u201d-]*(?P<verb>[A-Za-z]+)\s+(?P<who>[^,.;:!?\"\u201c]+)")
-_AFTER_SUBJECT_FIRST = re.compile(
-    r"[\s,\"\u201d-]*(?P<who>[^,.;:!?\"\u201c]{1,80}?)\s+(?P<verb>[A-Za-z]+)\b"
-)
 _ACCORDING = re.compile(r"\baccording to\s+(?P<who>[^,.;:!?\"\u201c]+)", re.IGNORECASE)
 _AUXILIARY_TAIL = re.compile(r"(?:\s+(?:has|have|had|is|was|were|will|would|been))+\s*$")
 _QUOTED_AS = re.compile(r"\bquoted\s+(?P<who>.+?)\s+as\s+say", re.IGNORECASE)
@@ -193,7 +185,9 @@ class _Article:
         self.names = sorted(
             (e for e in entities if e.label in ("PERSON", "ORG")), key=lambda e: e.start
         )
+        self.people = [e for e in self.names if e.label == "PERSON"]
         self.descriptors = descriptors
+        self._canonical: dict[str, str] = {}  # mention -> the article's fullest name for it
         self.inside = inside  # the quotations' spans: names inside them speak no quote
         self.previous: str | None = None
 
@@ -319,6 +313,12 @@ class _Article:
     def canonical(self, mention: str) -> str:
         """The longest name in the article that `mention` shortens ("Mr Pound" -> "Stephen
         Pound"): the same last word, or the mention's words opening it."""
+        known = self._canonical.get(mention)
+        if known is None:
+            known = self._canonical[mention] = self._fullest(mention)
+        return known
+
+    def _fullest(self, mention: str) -> str:
         for d in self.descriptors:  # "GE" -> "General Electric"
             if d.kind == "abbreviation" and self.text[d.start : d.end] == mention.strip():
                 return d.name
