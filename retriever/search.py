@@ -211,9 +211,9 @@ class Searcher:
         filters: Filters,
         pool: int,
         expansion: list[str] | None = None,
+        named: list[str] | None = None,
     ) -> list[_Candidate]:
         scores = snap.bm25.scores(content_terms(query))
-        named = snap.names.terms(query) if self.names_weight > 0 else []
         if named:  # "the chancellor" -> Gordon Brown (retriever.names)
             scores = scores + self.names_weight * snap.bm25.scores(named)
         if expansion:
@@ -285,8 +285,11 @@ class Searcher:
     ) -> list[_Candidate]:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose from {', '.join(MODES)}")
+        named = snap.names.terms(query) if self.names_weight > 0 and mode != "dense" else []
         dense = self._dense_ranked(snap, query, filters, pool) if mode != "bm25" else []
-        lexical_ = self._bm25_ranked(snap, query, filters, pool) if mode != "dense" else []
+        lexical_ = (
+            self._bm25_ranked(snap, query, filters, pool, named=named) if mode != "dense" else []
+        )
         if mode == "dense":
             for rank, c in enumerate(dense):
                 c.score = 1.0 / (RRF_K + rank + 1)
@@ -313,7 +316,7 @@ class Searcher:
             vector = moved / (np.linalg.norm(moved) or 1.0)
         dense = self._dense_ranked(snap, query, filters, pool, vector=vector)
         expansion = self._expansion_terms(snap, query, top)
-        lexical_ = self._bm25_ranked(snap, query, filters, pool, expansion)
+        lexical_ = self._bm25_ranked(snap, query, filters, pool, expansion, named)
         fused = self._fuse(dense, lexical_)
         for c in fused:  # evidence is measured against the question, not the expanded query
             c.similarity = None
