@@ -12,10 +12,10 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from newsdesk import __version__
 from newsdesk.core.errors import NewsdeskError
@@ -23,6 +23,9 @@ from newsdesk.core.types import MODES, Filters, check_date_range
 
 if TYPE_CHECKING:  # the assistant imports the whole read side: only when a command needs it
     from newsdesk.assistant import Assistant
+    from newsdesk.store.ledger import Ledger
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -454,28 +457,40 @@ def cmd_stats(args: argparse.Namespace, settings: Any) -> int:
     return EXIT_OK
 
 
-def cmd_quotes(args: argparse.Namespace, settings: Any) -> int:
+def read_mined(settings: Any, what: str, read: Callable[[Ledger], T]) -> T:
+    """`read` of the index's ledger, for what the mining pass stores (quotes, names); one
+    warning line when the index was never mined."""
     from newsdesk.nlp.descriptors import MINER_VERSION
-    from newsdesk.retriever.quotations import find_quotes
     from newsdesk.store.ledger import Ledger
 
-    if args.limit is not None and args.limit < 1:
-        print("newsdesk: error: --limit must be at least 1", file=sys.stderr)
-        return EXIT_USAGE
     ledger = Ledger.open(Path(settings.index), create=False)
     try:
         mined = ledger.description_progress(MINER_VERSION)[1]
-        hits = find_quotes(
-            ledger.iter_quotes(), speaker=args.speaker, query=args.query, limit=args.limit
-        )
+        found = read(ledger)
     finally:
         ledger.close()
     if not mined:
         print(
-            "newsdesk: warning: no quotes mined in this index yet; run `newsdesk enrich` "
+            f"newsdesk: warning: no {what} found in this index yet; run `newsdesk enrich` "
             "with NEWSDESK_ENRICH=all (named entities)",
             file=sys.stderr,
         )
+    return found
+
+
+def cmd_quotes(args: argparse.Namespace, settings: Any) -> int:
+    from newsdesk.retriever.quotations import find_quotes
+
+    if args.limit is not None and args.limit < 1:
+        print("newsdesk: error: --limit must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    hits = read_mined(
+        settings,
+        "quotes",
+        lambda ledger: find_quotes(
+            ledger.iter_quotes(), speaker=args.speaker, query=args.query, limit=args.limit
+        ),
+    )
     if args.json:
         print(json.dumps([h.to_json() for h in hits], indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -489,27 +504,18 @@ def cmd_quotes(args: argparse.Namespace, settings: Any) -> int:
 
 def cmd_people(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.core.text import words
-    from newsdesk.nlp.descriptors import MINER_VERSION
-    from newsdesk.store.ledger import Ledger
 
     if args.limit is not None and args.limit < 1:
         print("newsdesk: error: --limit must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     wanted = words(args.query or "")
-    ledger = Ledger.open(Path(settings.index), create=False)
-    try:
-        mined = ledger.description_progress(MINER_VERSION)[1]
-        rows = [r for r in ledger.people(args.kind, wanted) if set(wanted) <= set(words(r[0]))][
-            : args.limit
-        ]
-    finally:
-        ledger.close()
-    if not mined:
-        print(
-            "newsdesk: warning: no names found in this index yet; run `newsdesk enrich` "
-            "with NEWSDESK_ENRICH=all (named entities)",
-            file=sys.stderr,
-        )
+    rows = read_mined(
+        settings,
+        "names",
+        lambda ledger: [
+            r for r in ledger.people(args.kind, wanted) if set(wanted) <= set(words(r[0]))
+        ][: args.limit],
+    )
     keys = ("name", "type", "mentions", "articles", "first", "last")
     found = [dict(zip(keys, r, strict=True)) for r in rows]
     for row in found:
