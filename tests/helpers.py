@@ -118,3 +118,18 @@ class ChromaServer:
         if self.proc is not None:
             stop_process(self.proc)
             self.proc = None
+
+
+def mined_index(root: Path, stories: dict[str, str], embedder: Any, recognizer: Any) -> Any:
+    """`stories` (file name -> text) written to root/archive, ingested into root/index and
+    enriched with entities (and what is mined from them); the enrich report."""
+    from newsdesk.ingest.enrich import enrich
+    from newsdesk.ingest.pipeline import ingest
+
+    archive = root / "archive"
+    archive.mkdir(parents=True, exist_ok=True)
+    for name, text in stories.items():
+        (archive / name).write_text(text, encoding="utf-8")
+    index = root / "index"
+    ingest(make_settings(index), [str(archive)], embedder=embedder)
+    return enrich(make_settings(index, enrich="all"), recognizer=recognizer, embedder=embedder)

@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import make_settings, open_ledger, orphans
+from helpers import make_settings, mined_index, open_ledger, orphans
 
 from newsdesk.cli import main
 from newsdesk.core.types import Entity
 from newsdesk.embedding import Embedder
-from newsdesk.ingest.enrich import enrich
 from newsdesk.ingest.pipeline import ingest
 from newsdesk.nlp import Recognizer
 from newsdesk.nlp.people import named
@@ -52,14 +51,8 @@ STORIES = {
 
 @pytest.fixture
 def people_index(tmp_path: Path, embedder: Embedder, recognizer: Recognizer) -> Path:
-    archive = tmp_path / "archive"
-    archive.mkdir()
-    for name, text in STORIES.items():
-        (archive / name).write_text(text, encoding="utf-8")
-    index = tmp_path / "index"
-    ingest(make_settings(index), [str(archive)], embedder=embedder)
-    enrich(make_settings(index, enrich="all"), recognizer=recognizer, embedder=embedder)
-    return index
+    mined_index(tmp_path, STORIES, embedder, recognizer)
+    return tmp_path / "index"
 
 
 def test_the_people_command_counts_each_name_across_the_archive(

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import SHARED, SHARED_DATA, make_settings, open_ledger
+from helpers import SHARED, SHARED_DATA, make_settings, mined_index, open_ledger
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -170,15 +170,9 @@ STORIES = {
 
 @pytest.fixture
 def quoted_index(tmp_path: Path, embedder: Embedder, recognizer: Recognizer) -> Path:
-    archive = tmp_path / "archive"
-    archive.mkdir()
-    for name, text in STORIES.items():
-        (archive / name).write_text(text, encoding="utf-8")
-    index = tmp_path / "index"
-    ingest(make_settings(index), [str(archive)], embedder=embedder)
-    report = enrich(make_settings(index, enrich="all"), recognizer=recognizer, embedder=embedder)
+    report = mined_index(tmp_path, STORIES, embedder, recognizer)
     assert report.mined.quotes == 3
-    return index
+    return tmp_path / "index"
 
 
 def test_quotes_are_stored_with_offsets_into_the_article(quoted_index: Path) -> None:
