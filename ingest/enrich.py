@@ -12,6 +12,9 @@
   and who said what in it, mined from the text and its entities (`newsdesk.nlp.descriptors`,
   `newsdesk.nlp.quotes`, no model): the search's name table (`retriever.names`) is built
   from the descriptors; `newsdesk quotes` lists the quotes.
+- **Stories.** The texts that report one story, grouped by their lead sentences' vectors,
+  their rare names and their dates (`newsdesk.nlp.stories`): regrouped as a whole, in one
+  transaction, whenever the set of texts changed since the last grouping.
 
 Both live in the ledger, keyed by the text and the model that made them, so another model's
 output is redone and nothing else is. Each batch of articles is one ledger transaction: a kill
@@ -34,14 +37,22 @@ from typing import Any, TypeVar
 import numpy as np
 
 from newsdesk.core.config import Settings
-from newsdesk.core.text import split_sentences
+from newsdesk.core.text import content_terms, split_sentences
 from newsdesk.core.types import Entity
 from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_model_path
 from newsdesk.nlp import Recognizer, load_recognizer
 from newsdesk.nlp.descriptors import MINER_VERSION, descriptors
 from newsdesk.nlp.people import named
 from newsdesk.nlp.quotes import quotes
+from newsdesk.nlp.stories import (
+    LEAD_SENTENCES,
+    STORY_VERSION,
+    StoryInput,
+    group_stories,
+    lead_vector,
+)
 from newsdesk.store.ledger import Ledger, SentenceVectors
+from newsdesk.store.schema import day_number
 
 log = logging.getLogger(__name__)
 Row = TypeVar("Row")
@@ -91,6 +102,22 @@ class MiningReport:
 
 
 @dataclass
+class StoriesReport:
+    texts: int = 0  # texts grouped by this run (0: the grouping was up to date)
+    stories: int = 0  # stories of more than one text
+    largest: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "texts": self.texts,
+            "stories": self.stories,
+            "largest": self.largest,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
 class EnrichReport:
     articles: int = 0  # texts annotated with entities by this run
     entities: int = 0
@@ -99,6 +126,7 @@ class EnrichReport:
     seconds: float = 0.0  # the entity part
     sentences: SentenceReport = field(default_factory=SentenceReport)
     mined: MiningReport = field(default_factory=MiningReport)
+    stories: StoriesReport = field(default_factory=StoriesReport)
 
     @property
     def seconds_per_1000(self) -> float:
@@ -114,6 +142,7 @@ class EnrichReport:
             "seconds_per_1000_articles": round(self.seconds_per_1000, 1),
             "sentences": self.sentences.to_json(),
             "mined": self.mined.to_json(),
+            "stories": self.stories.to_json(),
         }
 
     def summary(self) -> str:
@@ -132,6 +161,13 @@ class EnrichReport:
                 f"mined: {d.articles} articles ({d.descriptors} "
                 f"descriptors, {d.quotes} quotes), "
                 f"{d.already} already done; {d.seconds:.1f}s"
+            )
+            g = self.stories
+            lines.append(
+                f"stories: {g.texts} articles grouped into {g.stories} stories of more than "
+                f"one (the largest {g.largest}); {g.seconds:.1f}s"
+                if g.texts
+                else "stories: up to date"
             )
         return "\n".join(lines)
 
@@ -190,6 +226,7 @@ def enrich(
             report.seconds = time.perf_counter() - started
         if settings.enrich == "all":
             report.mined = mine(ledger, progress=progress, batch=batch)
+            report.stories = group(ledger, model)
     finally:
         ledger.close()
     log.info("%s", report.summary())
@@ -247,6 +284,42 @@ def mine(ledger: Ledger, *, progress: bool = False, batch: int = BATCH_ARTICLES)
         ledger.stamp_names()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def group(ledger: Ledger, model: str) -> StoriesReport:
+    """Regroup the stories of `ledger` from the sentence vectors of `model` and the mined
+    names, if its texts changed since the last grouping (one transaction: a kill leaves the
+    old grouping)."""
+    started = time.perf_counter()
+    report = StoriesReport()
+    table = ledger.stories
+    fingerprint = table.fingerprint(f"{STORY_VERSION}:{MINER_VERSION}:{model}")
+    if table.current() == fingerprint:
+        return report
+    texts: list[StoryInput] = []
+    for key, title, published, vectors, names in table.inputs(model, LEAD_SENTENCES):
+        lead = lead_vector(vectors)
+        if lead is not None:  # the headline's words count as names: "TEXACO", "Yukos"
+            marks = names | {f"title:{term}" for term in content_terms(title)}
+            texts.append(StoryInput(key, lead, _day(published), frozenset(marks)))
+    members = group_stories(texts)
+    with ledger.transaction():
+        table.replace(fingerprint, ((m.key, m.story_id, m.centrality) for m in members))
+    sizes: dict[str, int] = {}
+    for m in members:
+        sizes[m.story_id] = sizes.get(m.story_id, 0) + 1
+    report.texts = len(members)
+    report.stories = sum(1 for n in sizes.values() if n > 1)
+    report.largest = max(sizes.values(), default=0)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _day(published: str) -> int | None:
+    try:
+        return day_number(published)
+    except ValueError:  # a stamp that is not ISO 8601: undated, as the search reads it
+        return None
 
 
 def _phase(
@@ -307,8 +380,10 @@ __all__ = [
     "MiningReport",
     "EnrichReport",
     "SentenceReport",
+    "StoriesReport",
     "embed_sentences",
     "enrich",
+    "group",
     "mine",
     "sentence_spans",
 ]

@@ -27,6 +27,7 @@ from newsdesk.retriever.outcomes import judge
 from newsdesk.retriever.quotations import quoted_phrase
 from newsdesk.retriever.refusal import is_answerable
 from newsdesk.retriever.search import Searcher
+from newsdesk.retriever.stories import Story, Timeline
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,35 @@ class Assistant:
         if article is None:
             return None
         return f"{article.title}\n{article.text}", article.published
+
+    # ------------------------------------------------------------ stories
+    def stories(self, query: str | None = None, *, k: int | None = None) -> list[Story]:
+        """The stories of the articles that best match `query`, best first; with no query,
+        every story of more than one article, newest first."""
+        if query is None:
+            return self.archive.stories()
+        hits = self.retrieve(query, k=k).hits
+        return self.archive.stories(doc_ids=[h.doc_id for h in hits])
+
+    def timeline(self, query: str, *, k: int | None = None) -> Timeline | None:
+        """The timeline of the story `query` asks about: of the stories of the best matching
+        articles, the one they favour most (each article votes 1/rank for its story);
+        None when nothing matches or the archive has no stories yet."""
+        r = self.retrieve(query, k=k)
+        if r.refused:
+            return None
+        ranked = [h.doc_id for h in r.hits]
+        stories = self.archive.stories(doc_ids=ranked)
+        if not stories:
+            return None
+        votes: dict[str, float] = {}
+        for story in stories:
+            held = set(story.doc_ids)
+            votes[story.story_id] = sum(
+                1.0 / (rank + 1) for rank, d in enumerate(ranked) if d in held
+            )
+        best = max(stories, key=lambda s: votes[s.story_id])  # ties: the better-ranked story
+        return self.archive.timeline(best)
 
     # ------------------------------------------------------------ archive facts
     def stats(self) -> IndexStats:

@@ -207,6 +207,34 @@ def build_parser() -> argparse.ArgumentParser:
     _index_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    p = sub.add_parser(
+        "stories",
+        help="list the stories: the articles that report one story, grouped",
+        description="Print the stories grouped at ingest (the second phase with entities: "
+        "NEWSDESK_ENRICH=all): the reports of one event or affair (a wire flash and its "
+        "updates, follow-ups over days, copies) by their lead sentences, rare names and dates. "
+        "With QUERY, the stories of the best matching articles, best first; without, every "
+        'story of more than one article, newest first. --json prints [{"story_id", '
+        '"headline", "first", "last", "doc_ids"}].',
+    )
+    p.add_argument("query", nargs="?", metavar="QUERY", help="what the stories are about")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N stories")
+    _index_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser(
+        "timeline",
+        help="show how a story unfolded: its reports in date order, one line each",
+        description="Find the story QUERY asks about (the one its best matching articles "
+        "belong to) and print its developments in date order: the lead sentence of each "
+        "report, verbatim and cited; undated reports are listed apart. --json prints "
+        '{"story_id", "headline", "entries": [{"published", "doc_id", "text", "n", "start", '
+        '"end", "title"}], "undated": [...]}. Exit status 1 when no story matches.',
+    )
+    p.add_argument("query", metavar="QUERY", help="the story, in plain words")
+    _index_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     p = sub.add_parser("stats", help="show what the index holds")
     _index_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -340,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "stats": cmd_stats,
             "quotes": cmd_quotes,
             "people": cmd_people,
+            "stories": cmd_stories,
+            "timeline": cmd_timeline,
             "ask": cmd_ask,
             "serve": cmd_serve,
             "eval": cmd_eval,
@@ -529,6 +559,67 @@ def cmd_people(args: argparse.Namespace, settings: Any) -> int:
             f"{row['name']} ({row['type']}): {row['articles']} articles, "
             f"{row['mentions']} mentions{span}"
         )
+    return EXIT_OK
+
+
+def cmd_stories(args: argparse.Namespace, settings: Any) -> int:
+    if args.limit is not None and args.limit < 1:
+        print("newsdesk: error: --limit must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    if args.query is None:  # no question: no model to load
+        from newsdesk.retriever.stories import every_story
+
+        found = read_mined(
+            settings, "stories", lambda ledger: every_story(ledger.stories.articles())
+        )
+    else:
+        from newsdesk.assistant import build_assistant, clean_question
+
+        clean_question(args.query, settings.max_question_chars)
+        assistant = build_assistant(settings)
+        warn_if_incomplete(assistant)
+        try:
+            found = assistant.stories(args.query)
+        finally:
+            assistant.close()
+    found = found[: args.limit]
+    if args.json:
+        print(json.dumps([s.to_json() for s in found], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    for story in found:
+        span = f"{story.first} to {story.last}" if story.first else "undated"
+        line = f"{story.story_id}: {story.headline} ({len(story.doc_ids)} articles, {span})"
+        print(terminal_text(line, one_line=True))
+    return EXIT_OK
+
+
+def cmd_timeline(args: argparse.Namespace, settings: Any) -> int:
+    from newsdesk.assistant import build_assistant, clean_question
+
+    clean_question(args.query, settings.max_question_chars)
+    assistant = build_assistant(settings)
+    warn_if_incomplete(assistant)
+    try:
+        found = assistant.timeline(args.query)
+    finally:
+        assistant.close()
+    if found is None:
+        print("newsdesk: no story in the archive matches that question", file=sys.stderr)
+        return EXIT_ERROR
+    if args.json:
+        print(json.dumps(found.to_json(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(terminal_text(found.headline, one_line=True))
+    for e in found.entries:
+        text = " ".join(e.text.split())
+        print(terminal_text(f"{e.published}  {text} [{e.n}]", one_line=True))
+    if found.undated:
+        print("Undated:")
+        for e in found.undated:
+            print(terminal_text(f"  {' '.join(e.text.split())} [{e.n}]", one_line=True))
+    print("\nSources:")
+    for e in (*found.entries, *found.undated):
+        print(terminal_text(f"[{e.n}] {e.title} - {e.doc_id}", one_line=True))
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ from datetime import date
 
 from newsdesk.core.types import Article, DateSpan, IndexStats
 from newsdesk.retriever.quotations import QuoteHit, find_quotes
+from newsdesk.retriever.stories import Story, Timeline, build_timeline, collect_stories, every_story
 from newsdesk.store.index import Index
 from newsdesk.store.readers import LedgerReaders
 
@@ -70,6 +71,33 @@ class Archive:
             return find_quotes(
                 ledger.iter_quotes(), speaker=speaker, query=query, phrase=phrase, limit=limit
             )
+
+    def stories(
+        self, *, doc_ids: list[str] | None = None, story_ids: list[str] | None = None
+    ) -> list[Story]:
+        """The stories holding `doc_ids`, or those of `story_ids`, in that order; with
+        neither, every story of more than one article, newest first."""
+        with self._readers.snapshot() as ledger:
+            rows = ledger.stories.articles(story_ids=story_ids, doc_ids=doc_ids)
+            if doc_ids is None and story_ids is None:
+                return every_story(rows)
+            found = collect_stories(rows)
+        by_id = {s.story_id: s for s in found}
+        if story_ids is not None:
+            return [by_id[sid] for sid in dict.fromkeys(story_ids) if sid in by_id]
+        holder = {d: s.story_id for s in found for d in s.doc_ids}  # aliases included
+        order = [holder.get(d) for d in doc_ids or []]
+        return [by_id[sid] for sid in dict.fromkeys(o for o in order if o) if sid in by_id]
+
+    def timeline(self, story: Story) -> Timeline:
+        """The dated developments of `story` (`retriever.stories.build_timeline`)."""
+        ledger = self._readers.ledger()
+
+        def text_of(doc_id: str) -> str | None:
+            article = ledger.article(doc_id)
+            return article.text if article else None
+
+        return build_timeline(story, text_of)
 
     def recent_titles(self, limit: int) -> list[tuple[str, str]]:
         """(doc_id, title) of the `limit` most recent articles."""

@@ -36,6 +36,7 @@ from newsdesk.core.types import (
     Quote,
 )
 from newsdesk.store import schema
+from newsdesk.store import stories as story_table
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -152,7 +153,7 @@ class Ledger:
                 conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
-                conn.executescript(_DDL)
+                conn.executescript(_DDL + story_table.DDL)
         except sqlite3.DatabaseError as exc:
             if any(s in str(exc) for s in ("readonly", "unable to open", "disk is full")):
                 raise IndexWriteError(f"cannot write the index at {path}: {exc}") from exc
@@ -182,6 +183,11 @@ class Ledger:
                 yield self._conn
         except sqlite3.OperationalError as exc:
             raise IndexWriteError(f"cannot write the index at {self.path}: {exc}") from exc
+
+    @property
+    def stories(self) -> story_table.StoryTable:
+        """The story of each text (`newsdesk.store.stories`)."""
+        return story_table.StoryTable(self._conn)
 
     # ---------------------------------------------------------------- meta
     def get_meta(self, key: str) -> str | None:
@@ -415,6 +421,7 @@ class Ledger:
         self._conn.execute("DELETE FROM quotes WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM people WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM described WHERE content_hash=?", (content,))
+        self._conn.execute("DELETE FROM stories WHERE content_hash=?", (content,))
         return ids, None
 
     # ---------------------------------------------------------------- named entities

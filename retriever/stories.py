@@ -1,0 +1,163 @@
+"""Stories and timelines, from the grouping made at ingest (`newsdesk.nlp.stories`).
+
+`collect_stories(rows)` turns the ledger's story rows into `Story`s: an id, a representative
+headline (the most central report's), the date span and the articles (duplicate files
+included). `build_timeline(story, text_of)` lists a story's reports in date order, one line
+per development: the lead sentence of each report, verbatim, skipping a lead that repeats
+an earlier one word for word in substance (a wire flash and its updates often restate it);
+undated reports are listed apart, never placed by guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from newsdesk.core.text import content_terms, readable_title, split_sentences
+from newsdesk.store.stories import StoryArticle
+
+REPEAT_SHARE = 0.8  # a lead whose content terms are this much an earlier lead's is a repeat
+MIN_LEAD_CHARS = 20
+_SENTENCE_ENDS = frozenset(".!?\"'\u201d\u2019)")
+
+
+@dataclass(frozen=True)
+class Story:
+    """One story: its reports, by date (undated last)."""
+
+    story_id: str
+    headline: str
+    articles: tuple[StoryArticle, ...]
+
+    @property
+    def first(self) -> str | None:
+        dated = [a.published[:10] for a in self.articles if a.published]
+        return min(dated) if dated else None
+
+    @property
+    def last(self) -> str | None:
+        dated = [a.published[:10] for a in self.articles if a.published]
+        return max(dated) if dated else None
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return [d for a in self.articles for d in (a.doc_id, *a.aliases)]
+
+    def to_json(self) -> dict[str, object]:
+        """The `newsdesk stories --json` object (its keys are a contract)."""
+        return {
+            "story_id": self.story_id,
+            "headline": self.headline,
+            "first": self.first,
+            "last": self.last,
+            "doc_ids": self.doc_ids,
+        }
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One development: `text == article_text[start:end]` of the report `doc_id`."""
+
+    published: str
+    doc_id: str
+    text: str
+    n: int
+    start: int
+    end: int
+    title: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "published": self.published or None,
+            "doc_id": self.doc_id,
+            "text": self.text,
+            "n": self.n,
+            "start": self.start,
+            "end": self.end,
+            "title": self.title,
+        }
+
+
+@dataclass(frozen=True)
+class Timeline:
+    story_id: str
+    headline: str
+    entries: tuple[TimelineEntry, ...]
+    undated: tuple[TimelineEntry, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The `newsdesk timeline --json` object (its keys are a contract)."""
+        return {
+            "story_id": self.story_id,
+            "headline": self.headline,
+            "entries": [e.to_json() for e in self.entries],
+            "undated": [e.to_json() for e in self.undated],
+        }
+
+
+def collect_stories(rows: Iterable[StoryArticle]) -> list[Story]:
+    """The stories of `rows` (as `StoryTable.articles` yields them), in the rows' order."""
+    grouped: dict[str, list[StoryArticle]] = {}
+    for row in rows:
+        grouped.setdefault(row.story_id, []).append(row)
+    out: list[Story] = []
+    for sid, articles in grouped.items():
+        best = max(articles, key=lambda a: (a.centrality, -articles.index(a)))
+        out.append(Story(sid, readable_title(best.title, best.lead), tuple(articles)))
+    return out
+
+
+def every_story(rows: Iterable[StoryArticle]) -> list[Story]:
+    """The stories of more than one article among `rows`, newest first (then largest)."""
+    found = [s for s in collect_stories(rows) if len(s.articles) > 1]
+    found.sort(key=lambda s: (s.last or "", len(s.articles), s.story_id), reverse=True)
+    return found
+
+
+def lead_sentence(text: str) -> tuple[int, int] | None:
+    """The span of the first sentence of `text` worth a line: a whole sentence (ending as
+    one) rather than a dateline or a heading fragment, if the text has one."""
+    spans = [(s, e) for s, e in split_sentences(text) if e - s >= MIN_LEAD_CHARS]
+    whole = [(s, e) for s, e in spans if text[s:e].rstrip()[-1:] in _SENTENCE_ENDS]
+    return (whole or spans or [None])[0]
+
+
+def build_timeline(story: Story, text_of: Callable[[str], str | None]) -> Timeline:
+    """A story's developments in date order (`text_of(doc_id)` gives a report's text)."""
+    dated: list[TimelineEntry] = []
+    undated: list[TimelineEntry] = []
+    seen: list[set[str]] = []
+    for article in story.articles:
+        text = text_of(article.doc_id)
+        span = lead_sentence(text) if text else None
+        if text is None or span is None:
+            continue
+        terms = set(content_terms(text[span[0] : span[1]]))
+        if any(terms and len(terms & s) >= REPEAT_SHARE * len(terms) for s in seen):
+            continue  # the same development again (an update restating the flash)
+        seen.append(terms)
+        target = dated if article.published else undated
+        n = len(dated) + len(undated) + 1
+        target.append(
+            TimelineEntry(
+                article.published[:10],
+                article.doc_id,
+                text[span[0] : span[1]],
+                n,
+                span[0],
+                span[1],
+                readable_title(article.title, article.lead),
+            )
+        )
+    return Timeline(story.story_id, story.headline, tuple(dated), tuple(undated))
+
+
+__all__ = [
+    "Story",
+    "Timeline",
+    "TimelineEntry",
+    "build_timeline",
+    "collect_stories",
+    "every_story",
+    "lead_sentence",
+]

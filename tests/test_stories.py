@@ -1,0 +1,188 @@
+"""Stories: the reports of one story grouped at ingest, listed by `newsdesk stories`, and a
+story's developments in date order by `newsdesk timeline`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import make_settings, mined_index, open_ledger, orphans
+
+from newsdesk.cli import main
+from newsdesk.embedding import Embedder
+from newsdesk.ingest.pipeline import ingest
+from newsdesk.nlp import Recognizer
+from newsdesk.nlp.stories import StoryInput, group_stories, story_id
+
+
+def unit(*xs: float) -> np.ndarray:
+    v = np.array(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def text(key: str, vector: np.ndarray, day: int | None, *names: str) -> StoryInput:
+    return StoryInput(key, vector, day, frozenset(names))
+
+
+def stories_of(texts: list[StoryInput]) -> dict[str, str]:
+    return {m.key: m.story_id for m in group_stories(texts)}
+
+
+def test_reports_of_one_event_join_and_look_alikes_without_a_shared_name_do_not() -> None:
+    texts = [
+        text("flash", unit(1, 0.05, 0), 100, "texaco", "pennzoil"),
+        text("update", unit(1, 0.1, 0.02), 101, "texaco"),
+        # reads like them (a templated item), names another company: not the same story
+        text("other", unit(1, 0.08, 0.01), 100, "unocal"),
+        text("unrelated", unit(0, 1, 0), 100, "texaco"),
+    ]
+    found = stories_of(texts)
+    assert found["flash"] == found["update"]
+    assert found["other"] != found["flash"]
+    assert found["unrelated"] != found["flash"]  # a shared name, but another subject
+    assert found["flash"] == story_id("flash")  # named after its earliest report
+
+
+def test_dated_reports_far_apart_link_only_through_the_reports_between() -> None:
+    v = unit(1, 0, 0)
+    apart = stories_of([text("a", v, 100, "yukos"), text("b", v, 116, "yukos")])
+    assert apart["a"] != apart["b"]
+    chain = [text(f"r{d}", v, d, "yukos") for d in range(100, 117, 2)]
+    assert len(set(stories_of(chain).values())) == 1
+    undated = stories_of([text("a", v, None, "yukos"), text("b", v, 116, "yukos")])
+    assert undated["a"] == undated["b"]  # no date to keep them apart
+
+
+def test_grouping_does_not_depend_on_the_order_texts_come_in() -> None:
+    rng = np.random.default_rng(7)
+    base = [unit(*rng.normal(size=8)) for _ in range(6)]
+    texts = [
+        text(f"t{i}", unit(*(base[i % 6] + 0.1 * rng.normal(size=8))), i % 5, f"n{i % 6}")
+        for i in range(30)
+    ]
+    assert group_stories(texts) == group_stories(list(reversed(texts)))
+
+
+REPORTS = [
+    {
+        "id": "wire/1",
+        "title": "TEXACO FILES FOR BANKRUPTCY",
+        "published": "1987-04-12",
+        "body": "Texaco Inc filed for protection under Chapter 11 of the bankruptcy code on "
+        "Sunday, rather than post a bond in its legal battle with Pennzoil Co.\n"
+        "    Texaco said its operations would continue as normal.\n",
+    },
+    {
+        "id": "wire/2",
+        "title": "PENNZOIL TO CHALLENGE TEXACO BANKRUPTCY FILING",
+        "published": "1987-04-13",
+        "body": "Pennzoil Co said it would challenge the Chapter 11 bankruptcy filing of "
+        "Texaco Inc, a tactic to avoid posting a bond in their legal battle.\n",
+    },
+    {
+        "id": "wire/3",
+        "title": "TEXACO, PENNZOIL STILL FAR APART ON SETTLEMENT",
+        "published": "1987-04-14",
+        "body": "Texaco Inc and Pennzoil Co are still far apart on a settlement after Texaco "
+        "filed for protection under Chapter 11 of the bankruptcy code rather than post a "
+        "bond in their legal battle, executives said.\n",
+    },
+    {
+        "id": "wire/4",
+        "title": "COCOA ARRIVALS RISE IN BAHIA",
+        "published": "1987-04-13",
+        "body": "Cocoa arrivals in the Bahia zone of Brazil rose in the week as showers "
+        "improved the prospects of the temporao crop, exporters said.\n",
+    },
+]
+
+
+@pytest.fixture
+def story_index(tmp_path: Path, embedder: Embedder, recognizer: Recognizer) -> Path:
+    lines = "".join(json.dumps(r) + "\n" for r in REPORTS)
+    report = mined_index(tmp_path, {"wire.jsonl": lines}, embedder, recognizer)
+    assert report.stories.texts == 4
+    return tmp_path / "index"
+
+
+def test_the_stories_command_lists_the_reports_of_one_story(
+    story_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["stories", "--index", str(story_index), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [set(s) for s in found] == [{"story_id", "headline", "first", "last", "doc_ids"}]
+    story = found[0]
+    assert sorted(story["doc_ids"]) == ["wire/1", "wire/2", "wire/3"]
+    assert (story["first"], story["last"]) == ("1987-04-12", "1987-04-14")
+    assert story["story_id"] == story_id_of(story_index, "wire/1")
+    assert "COCOA" not in story["headline"].upper()
+    assert main(["stories", "--index", str(story_index), "cocoa arrivals in Bahia", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["doc_ids"] == ["wire/4"]
+
+
+def story_id_of(index: Path, doc_id: str) -> str:
+    with open_ledger(index) as ledger:
+        return story_id(ledger.article_hash(doc_id) or "")
+
+
+def test_the_timeline_lists_developments_in_date_order_verbatim(
+    story_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            ["timeline", "Texaco Pennzoil bankruptcy battle", "--index", str(story_index), "--json"]
+        )
+        == 0
+    )
+    found = json.loads(capsys.readouterr().out)
+    assert set(found) == {"story_id", "headline", "entries", "undated"}
+    entries = found["entries"]
+    assert [e["doc_id"] for e in entries] == ["wire/1", "wire/2", "wire/3"]
+    assert [e["n"] for e in entries] == [1, 2, 3] and found["undated"] == []
+    assert [e["published"] for e in entries] == ["1987-04-12", "1987-04-13", "1987-04-14"]
+    with open_ledger(story_index) as ledger:
+        for e in entries:
+            article = ledger.article(e["doc_id"])
+            assert article is not None
+            assert article.text[e["start"] : e["end"]] == e["text"]
+    assert entries[0]["text"].startswith("Texaco Inc filed for protection")
+    assert main(["timeline", "Texaco Pennzoil bankruptcy", "--index", str(story_index)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("1987-04-12") < out.index("1987-04-13") < out.index("1987-04-14")
+    assert "[1] Texaco files for bankruptcy - wire/1" in out
+
+
+def test_stories_are_regrouped_only_when_the_texts_change(
+    story_index: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    from newsdesk.ingest.enrich import enrich
+
+    settings = make_settings(story_index, enrich="all")
+    with open_ledger(story_index) as ledger:
+        before = list(ledger.stories.articles())
+    again = enrich(settings, embedder=embedder)
+    assert again.stories.texts == 0  # up to date: nothing regrouped
+    with open_ledger(story_index) as ledger:
+        assert list(ledger.stories.articles()) == before
+    lines = "".join(json.dumps(r) + "\n" for r in REPORTS[:2] + REPORTS[3:])
+    (tmp_path / "archive" / "wire.jsonl").write_text(lines, encoding="utf-8")
+    ingest(make_settings(story_index), [str(tmp_path / "archive")], prune=True, embedder=embedder)
+    assert orphans(story_index, "stories") == 0  # the removed report left its story
+    with open_ledger(story_index) as ledger:
+        held = {a.doc_id for a in ledger.stories.articles()}
+    assert "wire/3" not in held and {"wire/1", "wire/2"} <= held
+
+
+def test_an_index_never_grouped_lists_no_stories(
+    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "a.txt").write_text("Title\n\nSome text about nothing much at all.\n")
+    ingest(make_settings(tmp_path / "index"), [str(archive)], embedder=embedder)
+    assert main(["stories", "--index", str(tmp_path / "index"), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == []
+    assert "no stories found in this index yet" in captured.err
