@@ -119,7 +119,8 @@ def lead_sentence(text: str) -> tuple[int, int] | None:
     one) rather than a dateline or a heading fragment, if the text has one."""
     spans = [(s, e) for s, e in split_sentences(text) if e - s >= MIN_LEAD_CHARS]
     whole = [(s, e) for s, e in spans if text[s:e].rstrip()[-1:] in _SENTENCE_ENDS]
-    return (whole or spans or [None])[0]
+    found = whole or spans
+    return found[0] if found else None
 
 
 def build_timeline(story: Story, text_of: Callable[[str], str | None]) -> Timeline:
