@@ -72,22 +72,18 @@ class Archive:
                 ledger.iter_quotes(), speaker=speaker, query=query, phrase=phrase, limit=limit
             )
 
-    def stories(
-        self, *, doc_ids: list[str] | None = None, story_ids: list[str] | None = None
-    ) -> list[Story]:
-        """The stories holding `doc_ids`, or those of `story_ids`, in that order; with
-        neither, every story of more than one article, newest first."""
+    def stories(self, *, doc_ids: list[str] | None = None) -> list[Story]:
+        """The stories holding `doc_ids`, in the order of their first article there; with
+        none given, every story of more than one article, newest first."""
         with self._readers.snapshot() as ledger:
-            rows = ledger.stories.articles(story_ids=story_ids, doc_ids=doc_ids)
-            if doc_ids is None and story_ids is None:
+            rows = ledger.stories.articles(doc_ids)
+            if doc_ids is None:
                 return every_story(rows)
             found = collect_stories(rows)
         by_id = {s.story_id: s for s in found}
-        if story_ids is not None:
-            return [by_id[sid] for sid in dict.fromkeys(story_ids) if sid in by_id]
         holder = {d: s.story_id for s in found for d in s.doc_ids}  # aliases included
-        order = [holder.get(d) for d in doc_ids or []]
-        return [by_id[sid] for sid in dict.fromkeys(o for o in order if o) if sid in by_id]
+        order = dict.fromkeys(holder[d] for d in doc_ids if d in holder)
+        return [by_id[sid] for sid in order]
 
     def timeline(self, story: Story) -> Timeline:
         """The dated developments of `story` (`retriever.stories.build_timeline`)."""

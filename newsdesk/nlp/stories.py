@@ -63,10 +63,11 @@ class Membership:
 
 
 def lead_vector(vectors: np.ndarray) -> np.ndarray | None:
-    """The unit mean of a text's first sentence vectors (None when it has none)."""
+    """The unit mean of a text's lead sentence vectors, its first LEAD_SENTENCES (the
+    ledger reads no more: `StoryTable.inputs`); None when it has none."""
     if len(vectors) == 0:
         return None
-    mean = np.asarray(vectors[:LEAD_SENTENCES], dtype=np.float32).mean(axis=0)
+    mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
     norm = float(np.linalg.norm(mean))
     return mean / norm if norm > 0 else None
 

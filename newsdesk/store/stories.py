@@ -85,25 +85,19 @@ class StoryTable:
             "INSERT OR REPLACE INTO meta(key, value) VALUES ('stories_of', ?)", (fingerprint,)
         )
 
-    def articles(
-        self, story_ids: Iterable[str] | None = None, doc_ids: Iterable[str] | None = None
-    ) -> Iterator[StoryArticle]:
-        """The articles of the stories `story_ids`, or of the stories holding `doc_ids`
-        (an alias finds its canonical's), or of every story when both are None; by story,
-        then by date (undated last) and doc_id. None for an index of an older Newsdesk
-        opened read-only, which has no story table."""
-        where, params = "", [] if story_ids is None else list(dict.fromkeys(story_ids))
-        if story_ids is not None:
-            where = f"WHERE s.story_id IN ({','.join('?' * len(params))})"
-        elif doc_ids is not None:
-            params = list(dict.fromkeys(doc_ids))
+    def articles(self, doc_ids: Iterable[str] | None = None) -> Iterator[StoryArticle]:
+        """The articles of the stories holding `doc_ids` (an alias finds its canonical's),
+        or of every story when None; by story, then by date (undated last) and doc_id. None
+        for an index of an older Newsdesk opened read-only, which has no story table."""
+        where, params = "", [] if doc_ids is None else list(dict.fromkeys(doc_ids))
+        if doc_ids is not None:
+            if not params:
+                return
             marks = ",".join("?" * len(params))
             where = (
                 "WHERE s.story_id IN (SELECT s2.story_id FROM articles a JOIN stories s2 "
                 f"ON s2.content_hash=a.content_hash WHERE a.doc_id IN ({marks}))"
             )
-        if (story_ids is not None or doc_ids is not None) and not params:
-            return
         try:
             rows = self._conn.execute(
                 "SELECT s.story_id, t.doc_id, t.title, substr(t.text, 1, 600), t.published, "
