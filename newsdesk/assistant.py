@@ -15,7 +15,7 @@ from datetime import date
 
 from newsdesk.core.config import Settings
 from newsdesk.core.errors import QuestionError
-from newsdesk.core.types import Answer, Article, Composed, Filters, IndexStats
+from newsdesk.core.types import Answer, Article, Composed, Filters, IndexStats, Status
 from newsdesk.embedding import Embedder
 from newsdesk.retriever.answering import Answerer, Retrieval
 from newsdesk.retriever.archive import Archive
@@ -23,11 +23,12 @@ from newsdesk.retriever.dates import apply_date_words
 from newsdesk.retriever.examples import example_questions
 from newsdesk.retriever.extractive import ExtractiveAnswerer
 from newsdesk.retriever.followup import rewrite_followup
+from newsdesk.retriever.intent import Intent, read_intent
 from newsdesk.retriever.outcomes import judge
-from newsdesk.retriever.quotations import quoted_phrase
+from newsdesk.retriever.quotations import QuoteHit, compose_quotes, quoted_phrase, topical_quotes
 from newsdesk.retriever.refusal import is_answerable
 from newsdesk.retriever.search import Searcher
-from newsdesk.retriever.stories import Story, Timeline
+from newsdesk.retriever.stories import Story, Timeline, compose_timeline, within
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,12 @@ class Assistant:
         r = self.retrieve(question, history=history, filters=filters, mode=mode, k=k)
         timings = {"retrieve": r.seconds * 1000.0}
         started = time.perf_counter()
+        listed = self._listed_answer(read_intent(r.standalone_question), r)
+        if listed is not None:
+            yield listed.text
+            timings["answer"] = (time.perf_counter() - started) * 1000.0
+            yield self._answer(r, listed, "answered", timings)
+            return
         judged = judge(
             r.standalone_question,
             r.hits,
@@ -158,18 +165,71 @@ class Assistant:
                 composed = Composed(text=judged.statement, citations=closest.citations)
                 evidence = closest.text
         timings["answer"] = (time.perf_counter() - started) * 1000.0
-        yield Answer(
+        yield self._answer(r, composed, judged.status, timings, evidence)
+
+    @staticmethod
+    def _answer(
+        r: Retrieval,
+        composed: Composed,
+        status: Status,
+        timings: dict[str, float],
+        evidence: str = "",
+    ) -> Answer:
+        return Answer(
             question=r.question,
             standalone_question=r.standalone_question,
             text=composed.text,
             citations=composed.citations,
-            status=judged.status,
+            status=status,
             retrieved=r.hits,
             timings_ms=timings,
             unsupported=composed.unsupported,
             notice=composed.notice,
             evidence=evidence,
         )
+
+    def _listed_answer(self, intent: Intent, r: Retrieval) -> Composed | None:
+        """The answer to a quote or timeline question (`retriever.intent`), or None when the
+        question is plain or the archive holds no such list: the normal path answers it."""
+        limit = self.settings.answer_list_lines
+        if intent.kind == "who_said" and intent.phrase:
+            holders = self._quotes_within(self.archive.quotes(phrase=intent.phrase), r.filters)
+            named = [h for h in holders if h.quote.speaker]  # a known speaker is the answer
+            picked = topical_quotes(named, None, limit)
+            return compose_quotes(picked, self.archive.article) if picked else None
+        if intent.kind == "quote" and intent.speaker:
+            said = self._quotes_within(self.archive.quotes(speaker=intent.speaker), r.filters)
+            picked = topical_quotes(said, intent.topic, limit)
+            return compose_quotes(picked, self.archive.article) if picked else None
+        if intent.kind == "timeline" and not r.refused:
+            timeline = self._timeline_of(r)
+            if timeline is None:
+                return None
+            timeline = within(timeline, r.filters.since, r.filters.until)
+            if len(timeline.entries) + len(timeline.undated) < 2:
+                return None  # one report is not a development: the plain answer reads better
+            return compose_timeline(timeline, self.archive.article, limit)
+        return None
+
+    def _quotes_within(self, found: list[QuoteHit], filters: Filters) -> list[QuoteHit]:
+        """The quotes of `found` in articles `filters` admit (dates: dated articles only)."""
+        if filters.has_date:
+            lo = filters.since.isoformat() if filters.since else ""
+            hi = filters.until.isoformat() if filters.until else "9999"
+            found = [h for h in found if h.published and lo <= h.published[:10] <= hi]
+        if filters.sources or filters.categories:
+            kept: list[QuoteHit] = []
+            for hit in found:
+                article = self.archive.article(hit.doc_id)
+                if article is None:
+                    continue
+                if filters.sources and article.source not in filters.sources:
+                    continue
+                if filters.categories and article.category not in filters.categories:
+                    continue
+                kept.append(hit)
+            found = kept
+        return found
 
     def _article_text(self, doc_id: str) -> tuple[str, str] | None:
         article = self.archive.article(doc_id)
@@ -191,8 +251,9 @@ class Assistant:
         articles, the one they favour most (each article votes 1/rank for its story);
         None when nothing matches or the archive has no stories yet."""
         r = self.retrieve(query, k=k)
-        if r.refused:
-            return None
+        return None if r.refused else self._timeline_of(r)
+
+    def _timeline_of(self, r: Retrieval) -> Timeline | None:
         ranked = [h.doc_id for h in r.hits]
         stories = self.archive.stories(doc_ids=ranked)
         if not stories:

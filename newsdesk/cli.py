@@ -279,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
         "speaker, attribution); gates name quotes.precision, quotes.recall, "
         "quotes.recall_explicit, ...",
     )
+    p.add_argument(
+        "--stories",
+        metavar="FILE",
+        help="also score story grouping against hand-labelled same/different article pairs "
+        "(JSONL: seed, same, different; evals/stories/); gates name stories.precision, "
+        "stories.recall",
+    )
     _index_args(p)
     p.add_argument(
         "--modes",
@@ -714,12 +721,24 @@ def cmd_eval(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.assistant import build_assistant
     from newsdesk.evals.cli import DEFAULT_MODES, run_eval
 
-    if not args.questions and not args.quotes:
-        print("newsdesk: error: give --questions FILE or --quotes FILE", file=sys.stderr)
+    if not args.questions and not args.quotes and not args.stories:
+        print(
+            "newsdesk: error: give --questions FILE, --quotes FILE or --stories FILE",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     quote_gates = [g for g in args.fail_under if g.strip().startswith("quotes.")]
-    other_gates = [g for g in args.fail_under if g not in quote_gates]
+    story_gates = [g for g in args.fail_under if g.strip().startswith("stories.")]
+    other_gates = [g for g in args.fail_under if g not in quote_gates + story_gates]
     code = EXIT_OK
+    if args.stories:
+        from newsdesk.evals.stories import evaluate_stories, story_failures
+
+        grouped = evaluate_stories(Path(settings.index), Path(args.stories))
+        sys.stdout.write(grouped.table())
+        for line in story_failures(grouped, story_gates):
+            print(f"newsdesk eval: FAIL {line}", file=sys.stderr)
+            code = EXIT_GATE
     if args.quotes:
         from newsdesk.evals.quotes import evaluate_quotes, quote_failures
 

@@ -21,13 +21,37 @@ import re
 from collections.abc import Sequence
 
 from newsdesk.core.text import content_terms, split_sentences
-from newsdesk.core.types import Citation, Composed, Passage
+from newsdesk.core.types import Article, Citation, Composed, Passage
 from newsdesk.retriever.prompts import NO_ANSWER
 
 MARKER = re.compile(r"\[(\d{1,3}(?:[ \t]*,[ \t]*\d{1,3})*)\]")
 _ONLY_MARKER_CHARS = re.compile(r"[\s\[\]\d,]*")
 _FINISHED = re.compile(r"""(?:[.!?]["'\u201d\u2019)]*|\])\s*$""")
 _GLUED = re.compile(r"(?<=\w)\[(?=\d)")
+
+
+def span_passage(article: Article, start: int, end: int) -> Passage:
+    """A passage of `article` for citing `article.text[start:end]` (a quotation, a timeline's
+    lead sentence): the whole sentence(s) holding that span, with the article's metadata."""
+    text = article.text
+    spans = split_sentences(text)
+    lo = min((s for s, e in spans if s <= start < e), default=start)
+    hi = max((e for s, e in spans if s < end <= e), default=end)
+    lo, hi = min(lo, start), max(hi, end)
+    return Passage(
+        chunk_id=f"{article.doc_id}@{lo}-{hi}",
+        doc_id=article.doc_id,
+        text=text[lo:hi],
+        start=lo,
+        end=hi,
+        position=-1,
+        score=0.0,
+        title=article.title,
+        source=article.source,
+        published=article.published,
+        url=article.url,
+        category=article.category,
+    )
 
 
 def parse_markers(text: str) -> list[list[int]]:

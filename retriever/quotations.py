@@ -10,12 +10,14 @@ them come first, newest first among equals; with no topic the order is newest fi
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from newsdesk.core.text import content_terms, words
-from newsdesk.core.types import Quote
+from newsdesk.core.types import Article, Citation, Composed, Quote
+from newsdesk.retriever.citations import span_passage
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,13 @@ def holds_phrase(quote: str, phrase: str) -> bool:
     return n > 0 and any(said[i : i + n] == wanted for i in range(len(said) - n + 1))
 
 
+_HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "dr", "sir", "dame", "prof"})
+
+
 def speaker_matches(speaker: str | None, name: str) -> bool:
-    """Is every word of `name` a word of `speaker` ("Brown" in "Gordon Brown")?"""
-    wanted = set(words(name))
+    """Is every word of `name`, honorifics aside, a word of `speaker` ("Brown" and
+    "Mr Brown" in "Gordon Brown")?"""
+    wanted = set(words(name)) - _HONORIFICS
     return bool(speaker) and bool(wanted) and wanted <= set(words(speaker or ""))
 
 
@@ -94,4 +100,61 @@ def find_quotes(
     return hits[:limit] if limit is not None else hits
 
 
-__all__ = ["QuoteHit", "find_quotes", "holds_phrase", "quoted_phrase", "speaker_matches"]
+def topical_quotes(found: Sequence[QuoteHit], topic: str | None, limit: int) -> list[QuoteHit]:
+    """Of `found` (one speaker's quotes), those that answer "what did they say about
+    `topic`": holding at least half the topic's content terms (rounded up), one per wording
+    (a wire story's updates repeat a quote), the newest `limit` (undated last)."""
+    terms = set(content_terms(topic)) if topic else set()
+    need = math.ceil(len(terms) / 2)
+    seen: set[tuple[str, ...]] = set()
+    kept: list[QuoteHit] = []
+    for hit in found:
+        if terms and len(terms & set(content_terms(hit.quote.text))) < need:
+            continue
+        wording = tuple(words(hit.quote.text))
+        if wording in seen:
+            continue
+        seen.add(wording)
+        kept.append(hit)
+    kept.sort(key=lambda h: h.published[:10], reverse=True)  # stable: text order among equals
+    return kept[:limit]
+
+
+def _marked(text: str) -> str:
+    """A quotation as an answer shows it: inside quotation marks."""
+    stripped = text.strip().rstrip(",;:")  # the comma before "he said" is not the speaker's
+    if stripped[:1] in "\"\u201c\u2018'" and stripped[-1:] in "\"\u201d\u2019'":
+        return stripped
+    return f"\u201c{stripped}\u201d"
+
+
+def compose_quotes(
+    hits: Sequence[QuoteHit], article_of: Callable[[str], Article | None]
+) -> Composed:
+    """One cited line per quote: the speaker, the date when known, the quotation verbatim.
+    Each citation's passage is the sentence(s) holding the quotation and its attribution."""
+    lines: list[str] = []
+    citations: list[Citation] = []
+    for hit in hits:
+        article = article_of(hit.doc_id)
+        if article is None:  # pruned since the quotes were read
+            continue
+        q = hit.quote
+        n = len(citations) + 1
+        passage = span_passage(article, q.start, q.end)
+        citations.append(Citation(n=n, passage=passage, quote=q.text))
+        who = q.speaker or q.mention or "unattributed"
+        when = f", {hit.published[:10]}" if hit.published else ""
+        lines.append(f"{who}{when}: {_marked(q.text)} [{n}]")
+    return Composed(text="\n\n".join(lines), citations=tuple(citations))
+
+
+__all__ = [
+    "QuoteHit",
+    "compose_quotes",
+    "find_quotes",
+    "holds_phrase",
+    "quoted_phrase",
+    "speaker_matches",
+    "topical_quotes",
+]

@@ -10,10 +10,13 @@ undated reports are listed apart, never placed by guess.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
 
 from newsdesk.core.text import content_terms, readable_title, split_sentences
+from newsdesk.core.types import Article, Citation, Composed
+from newsdesk.retriever.citations import span_passage
 from newsdesk.store.stories import StoryArticle
 
 REPEAT_SHARE = 0.8  # a lead whose content terms are this much an earlier lead's is a repeat
@@ -153,12 +156,56 @@ def build_timeline(story: Story, text_of: Callable[[str], str | None]) -> Timeli
     return Timeline(story.story_id, story.headline, tuple(dated), tuple(undated))
 
 
+def within(timeline: Timeline, since: date | None, until: date | None) -> Timeline:
+    """`timeline` without the dated entries outside [since, until] (undated ones stay listed
+    apart: they cannot be placed in or out of the range)."""
+    lo = since.isoformat() if since else ""
+    hi = until.isoformat() if until else "9999"
+    kept = tuple(e for e in timeline.entries if lo <= e.published[:10] <= hi)
+    return replace(timeline, entries=kept)
+
+
+def spread(entries: Sequence[TimelineEntry], limit: int) -> list[TimelineEntry]:
+    """At most `limit` of `entries`, evenly spaced over them, the first and last kept: how
+    a story unfolded reads from its start, its end and steps between."""
+    if len(entries) <= limit:
+        return list(entries)
+    if limit <= 1:
+        return list(entries[:limit])
+    step = (len(entries) - 1) / (limit - 1)
+    return [entries[round(i * step)] for i in range(limit)]
+
+
+def compose_timeline(
+    timeline: Timeline, article_of: Callable[[str], Article | None], limit: int
+) -> Composed:
+    """One cited line per development, oldest first, then the undated ones: the date (or
+    "Undated") and the report's lead sentence verbatim; at most `limit` lines in all."""
+    dated = spread(timeline.entries, limit)
+    undated = list(timeline.undated[: max(0, limit - len(dated))])
+    lines: list[str] = []
+    citations: list[Citation] = []
+    for entry in (*dated, *undated):
+        article = article_of(entry.doc_id)
+        if article is None:  # pruned since the timeline was read
+            continue
+        n = len(citations) + 1
+        passage = span_passage(article, entry.start, entry.end)
+        citations.append(Citation(n=n, passage=passage, quote=entry.text))
+        when = entry.published or "Undated"
+        lines.append(f"{when}: {' '.join(entry.text.split())} [{n}]")
+    return Composed(text="\n\n".join(lines), citations=tuple(citations))
+
+
 __all__ = [
     "Story",
     "Timeline",
     "TimelineEntry",
     "build_timeline",
     "collect_stories",
+    "compose_timeline",
     "every_story",
     "lead_sentence",
+    "spread",
+    "within",
 ]

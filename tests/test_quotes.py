@@ -317,3 +317,93 @@ def test_who_said_a_quotation_finds_the_article_that_quotes_it(
         assert Path(answer.citations[0].passage.doc_id).name == "quoted.txt"
     finally:
         assistant.close()
+
+
+# ---------------------------------------------------------------- asked in plain words
+SPEECHES = [
+    {
+        "id": "wire/1",
+        "title": "BROWN ATTACKS STEEL TARIFF",
+        "published": "1987-03-01",
+        "body": 'Gordon Brown met industry leaders in London. "The tariff on steel must go," '
+        "Brown said.\n",
+    },
+    {
+        "id": "wire/2",
+        "title": "BROWN PROMISES TO CUT STEEL TARIFF",
+        "published": "1987-03-05",
+        "body": 'Gordon Brown spoke in Leeds on Thursday. "We will cut the steel tariff next '
+        'year," Brown said.\n',
+    },
+    {
+        "id": "wire/3",
+        "title": "BROWN ON FARM PRICES",
+        "published": "1987-03-03",
+        "body": 'Gordon Brown visited farmers in Devon. "Farm prices are too low," Brown said.\n',
+    },
+    {
+        "id": "wire/4",
+        "title": "STEEL TARIFF A SCANDAL, SAYS HOWARD",
+        "published": "1987-03-04",
+        "body": 'Michael Howard attacked the government. "The steel tariff is a scandal," '
+        "Howard said.\n",
+    },
+]
+
+
+@pytest.fixture
+def speech_index(tmp_path: Path, embedder: Embedder, recognizer: Recognizer) -> Path:
+    lines = "".join(json.dumps(r) + "\n" for r in SPEECHES)
+    report = mined_index(tmp_path, {"wire.jsonl": lines}, embedder, recognizer)
+    assert report.mined.quotes == 4
+    return tmp_path / "index"
+
+
+def cited_docs(answer) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c.passage.doc_id for c in answer.citations]
+
+
+def test_what_someone_said_about_a_topic_lists_their_quotes_newest_first(
+    speech_index: Path, embedder: Embedder
+) -> None:
+    from newsdesk.assistant import build_assistant
+
+    assistant = build_assistant(make_settings(speech_index), embedder=embedder)
+    try:
+        answer = assistant.ask("What has Gordon Brown said about the steel tariff?")
+        assert answer.status == "answered"
+        assert cited_docs(answer) == ["wire/2", "wire/1"]  # not Howard's, not farm prices
+        lines = answer.text.split("\n\n")
+        assert lines[0].startswith("Gordon Brown, 1987-03-05: \u201cWe will cut the steel")
+        assert lines[0].endswith("[1]") and lines[1].endswith("[2]")
+        for c in answer.citations:
+            article = assistant.article(c.passage.doc_id)
+            assert article is not None
+            assert article.text[c.passage.start : c.passage.end] == c.passage.text
+            assert c.quote in c.passage.text
+            assert c.quote.rstrip(",") in answer.text  # verbatim, less the comma before "said"
+        # no topic: all of the speaker's quotes, newest first; a honorific is not a name word
+        anything = assistant.ask("What did Mr Brown say?")
+        assert cited_docs(anything) == ["wire/2", "wire/3", "wire/1"]
+        # a date range in the question keeps to it
+        early = assistant.ask("What did Brown say about the steel tariff before 3 March 1987?")
+        assert cited_docs(early) == ["wire/1"]
+        # the speaker never said it: the normal answer path, no list of quotes
+        plain = assistant.ask("What did Gordon Brown say about cocoa exports?")
+        assert not plain.text.startswith("Gordon Brown, ")
+    finally:
+        assistant.close()
+
+
+def test_who_said_a_quotation_answers_with_the_speaker(
+    speech_index: Path, embedder: Embedder
+) -> None:
+    from newsdesk.assistant import build_assistant
+
+    assistant = build_assistant(make_settings(speech_index), embedder=embedder)
+    try:
+        answer = assistant.ask("Who said 'the steel tariff is a scandal'?")
+        assert answer.text.startswith("Michael Howard, 1987-03-04: ")
+        assert cited_docs(answer) == ["wire/4"]
+    finally:
+        assistant.close()

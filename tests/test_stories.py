@@ -186,3 +186,59 @@ def test_an_index_never_grouped_lists_no_stories(
     captured = capsys.readouterr()
     assert json.loads(captured.out) == []
     assert "no stories found in this index yet" in captured.err
+
+
+def test_asking_how_a_story_unfolded_answers_with_its_timeline(
+    story_index: Path, embedder: Embedder
+) -> None:
+    from newsdesk.assistant import build_assistant
+
+    assistant = build_assistant(make_settings(story_index), embedder=embedder)
+    try:
+        answer = assistant.ask("How did the Texaco-Pennzoil bankruptcy battle unfold?")
+        assert answer.status == "answered"
+        assert [c.passage.doc_id for c in answer.citations] == ["wire/1", "wire/2", "wire/3"]
+        lines = answer.text.split("\n\n")
+        assert [line[:10] for line in lines] == ["1987-04-12", "1987-04-13", "1987-04-14"]
+        for n, (line, c) in enumerate(zip(lines, answer.citations, strict=True), start=1):
+            assert line.endswith(f"[{n}]") and c.n == n
+            article = assistant.article(c.passage.doc_id)
+            assert article is not None
+            assert article.text[c.passage.start : c.passage.end] == c.passage.text
+            assert c.quote in c.passage.text
+        # a date range in the question cuts the timeline to it
+        later = assistant.ask("How did the Texaco-Pennzoil battle develop after 12 April 1987?")
+        assert [c.passage.doc_id for c in later.citations] == ["wire/2", "wire/3"]
+        # a plain question about the same story gets a plain answer
+        plain = assistant.ask("Why did Texaco file for bankruptcy?")
+        assert not plain.text.startswith("1987-04-")
+    finally:
+        assistant.close()
+
+
+def test_eval_scores_story_grouping_against_labelled_pairs(
+    story_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = tmp_path / "pairs.jsonl"
+    seeds = [
+        {"seed": "wire/1", "same": ["wire/2", "wire/3"], "different": ["wire/4"], "unsure": []},
+        {"seed": "wire/4", "same": [], "different": ["wire/2"], "unsure": ["wire/3"]},
+    ]
+    labels.write_text("".join(json.dumps(s) + "\n" for s in seeds), encoding="utf-8")
+    args = ["eval", "--index", str(story_index), "--stories", str(labels)]
+    assert main([*args, "--fail-under", "stories.precision=1.0"]) == 0
+    out = capsys.readouterr().out
+    assert "precision 1.000 (2/2), recall 1.000 (2/2); 1 stories" in out
+    # a label the grouping misses fails its gate, with the figure on stderr
+    seeds[1]["same"] = ["wire/2"]
+    labels.write_text("".join(json.dumps(s) + "\n" for s in seeds), encoding="utf-8")
+    assert main([*args, "--fail-under", "stories.recall=0.9"]) == 3
+    assert "stories.recall = 0.667 < 0.9" in capsys.readouterr().err
+    # labels that do not fit the index, or do not parse: one line naming the reason
+    labels.write_text(json.dumps({"seed": "wire/9", "same": [], "different": []}) + "\n")
+    assert main(args) != 0
+    assert "not in this index" in capsys.readouterr().err
+    labels.write_text('{"seed": "wire/1"}\n')
+    assert main(args) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pairs.jsonl:1" in err[0]

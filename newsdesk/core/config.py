@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     llm_api_key: str = "not-needed"
     llm_timeout_s: float = Field(default=60.0, gt=0)
     max_question_chars: int = Field(default=2000, ge=10)
+    # The most lines a listed answer gives: a speaker's quotes, a story's developments.
+    answer_list_lines: int = Field(default=8, ge=1, le=100)
     # The largest request body the server reads (a question, its filters, the page's state).
     max_request_bytes: int = Field(default=256 * 1024, ge=1024)
 
