@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 
 from newsdesk.core.config import Settings
@@ -83,6 +84,8 @@ class Assistant:
         history = [clean_question(h, self.settings.max_question_chars) for h in history if h]
         standalone = rewrite_followup(question, history)
         asked = filters or Filters()
+        if asked.names and asked.doc_ids is None:
+            asked = replace(asked, doc_ids=self.archive.named_doc_ids(asked.names))
         latest = self.archive.latest_date()
         filters, recency = apply_date_words(standalone, asked, today=latest or date.today())
         mode = mode or self.settings.mode
@@ -213,6 +216,8 @@ class Assistant:
 
     def _quotes_within(self, found: list[QuoteHit], filters: Filters) -> list[QuoteHit]:
         """The quotes of `found` in articles `filters` admit (dates: dated articles only)."""
+        if filters.doc_ids is not None:
+            found = [h for h in found if h.doc_id in filters.doc_ids]
         if filters.has_date:
             lo = filters.since.isoformat() if filters.since else ""
             hi = filters.until.isoformat() if filters.until else "9999"

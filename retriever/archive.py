@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from newsdesk.core.text import words
 from newsdesk.core.types import Article, DateSpan, IndexStats
+from newsdesk.retriever.profiles import Name, Profile, best_name, build_profile, matching_names
 from newsdesk.retriever.quotations import QuoteHit, find_quotes
 from newsdesk.retriever.stories import Story, Timeline, build_timeline, collect_stories, every_story
 from newsdesk.store.index import Index
@@ -71,6 +73,30 @@ class Archive:
             return find_quotes(
                 ledger.iter_quotes(), speaker=speaker, query=query, phrase=phrase, limit=limit
             )
+
+    def names(
+        self, query: str | None = None, *, kind: str | None = None, limit: int | None = None
+    ) -> list[Name]:
+        """The people, organisations and places (`kind`: person, org, place; None: all)
+        whose name holds every word of `query`, named by the most articles first."""
+        ledger = self._readers.ledger()
+        found = matching_names(ledger.people(kind, words(query or "")), query)
+        return found[:limit] if limit is not None else found
+
+    def profile(self, query: str, *, kind: str | None = None) -> Profile | None:
+        """The page of the name `query` means (`retriever.profiles.best_name`), or None."""
+        with self._readers.snapshot() as ledger:
+            name = best_name(matching_names(ledger.people(kind, words(query)), query), query)
+            if name is None:
+                return None
+            quotes = find_quotes(ledger.iter_quotes(), speaker=name.name)
+            return build_profile(
+                name, ledger.names.roles(name.name), quotes, ledger.names.articles(name.name)
+            )
+
+    def named_doc_ids(self, names: tuple[str, ...]) -> frozenset[str]:
+        """The doc_ids of the articles naming every one of `names`."""
+        return frozenset(self._readers.ledger().names.doc_ids(names))
 
     def stories(self, *, doc_ids: list[str] | None = None) -> list[Story]:
         """The stories holding `doc_ids`, in the order of their first article there; with

@@ -50,6 +50,8 @@ class ChunkTable:
             keep &= np.isin(self.source, list(filters.sources))
         if filters.categories:
             keep &= np.isin(self.category, list(filters.categories))
+        if filters.doc_ids is not None:
+            keep &= np.isin(np.asarray(self.doc, dtype=object), list(filters.doc_ids))
         return keep
 
     def agrees(self, chunk: StoredChunk) -> bool:

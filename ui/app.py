@@ -26,6 +26,7 @@ from newsdesk.ui import render
 from newsdesk.ui.browser import CITATION_CLICKS_JS, CSS
 from newsdesk.ui.guard import Guard, LoginThrottle
 from newsdesk.ui.state import Session, Turn, parse_filters
+from newsdesk.ui.tabs import filter_names, people_tab, stories_tab
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def answer_turn(
     until: str | None,
     sources: list[str] | None,
     categories: list[str] | None,
+    names: list[str] | None = None,
 ) -> Iterator[Outputs]:
     """Ask one question in this session; yield (chat, sources panel, session, question box)
     as the answer streams in. Errors end the turn with a message, never an exception."""
@@ -54,7 +56,7 @@ def answer_turn(
     number = session.next_number
     yield session.messages((question, render.pending_html())), gr.skip(), session, ""
     try:
-        filters = parse_filters(since, until, sources, categories)
+        filters = parse_filters(since, until, sources, categories, names)
         text, answer = "", None
         stream = assistant.stream(question, history=session.history(), filters=filters)
         for item in stream:
@@ -116,6 +118,7 @@ def example_questions(assistant: Assistant, n: int = N_EXAMPLES) -> list[str]:
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The chat page over `assistant`: chat, filters, archive facts, examples, sources."""
     facts, source_names, category_names = archive_facts(assistant)
+    name_choices = filter_names(assistant)
     examples = example_questions(assistant)
 
     def ask(
@@ -125,8 +128,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         until: str | None,
         sources: list[str] | None,
         categories: list[str] | None,
+        names: list[str] | None,
     ) -> Iterator[Outputs]:
-        yield from answer_turn(assistant, question, session, since, until, sources, categories)
+        yield from answer_turn(
+            assistant, question, session, since, until, sources, categories, names
+        )
 
     def refresh() -> tuple[str, Any, Any]:
         html, srcs, cats = archive_facts(assistant)
@@ -142,70 +148,82 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             "## Newsdesk\nAsk the news archive. Every sentence of an answer cites its "
             "passage: click a **[n]** to read it in its article."
         )
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=360):
-                chat = gr.Chatbot(
-                    label="Conversation",
-                    elem_id="nd-chat",
-                    height=520,
-                    sanitize_html=True,
-                    render_markdown=False,
-                    allow_tags=False,
-                    feedback_options=None,
-                    buttons=["copy"],
-                    placeholder="Answers from the archive appear here, with their sources.",
-                )
-                with gr.Row():
-                    box = gr.Textbox(
-                        show_label=False,
-                        placeholder="Ask about the archive, e.g. a person, place or event",
-                        elem_id="nd-question",
-                        lines=1,
-                        max_lines=4,
-                        scale=5,
-                        autofocus=True,
+        with gr.Tabs(elem_id="nd-tabs"):
+            with gr.Tab("Ask", id="ask", elem_id="nd-tab-ask"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=360):
+                    chat = gr.Chatbot(
+                        label="Conversation",
+                        elem_id="nd-chat",
+                        height=520,
+                        sanitize_html=True,
+                        render_markdown=False,
+                        allow_tags=False,
+                        feedback_options=None,
+                        buttons=["copy"],
+                        placeholder="Answers from the archive appear here, with their sources.",
                     )
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="nd-ask")
-                tried = (
-                    gr.Examples(
-                        examples=[[q] for q in examples],
-                        inputs=[box],
-                        label="Try asking",
-                        elem_id="nd-examples",
-                    )
-                    if examples
-                    else None
-                )
-                clear = gr.Button("New conversation", size="sm", elem_id="nd-new")
-            with gr.Column(scale=2, min_width=320):
-                with gr.Accordion("Filters (apply to the next question)", open=True):
                     with gr.Row():
-                        since = gr.Textbox(
-                            label="Since", placeholder="YYYY-MM-DD", elem_id="nd-since"
+                        box = gr.Textbox(
+                            show_label=False,
+                            placeholder="Ask about the archive, e.g. a person, place or event",
+                            elem_id="nd-question",
+                            lines=1,
+                            max_lines=4,
+                            scale=5,
+                            autofocus=True,
                         )
-                        until = gr.Textbox(
-                            label="Until", placeholder="YYYY-MM-DD", elem_id="nd-until"
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="nd-ask")
+                    tried = (
+                        gr.Examples(
+                            examples=[[q] for q in examples],
+                            inputs=[box],
+                            label="Try asking",
+                            elem_id="nd-examples",
                         )
-                    sources = gr.Dropdown(
-                        choices=source_names,
-                        value=[],
-                        multiselect=True,
-                        label="Sources",
-                        elem_id="nd-sources-filter",
+                        if examples
+                        else None
                     )
-                    categories = gr.Dropdown(
-                        choices=category_names,
-                        value=[],
-                        multiselect=True,
-                        label="Categories",
-                        elem_id="nd-categories-filter",
+                    clear = gr.Button("New conversation", size="sm", elem_id="nd-new")
+                with gr.Column(scale=2, min_width=320):
+                    with gr.Accordion("Filters (apply to the next question)", open=True):
+                        with gr.Row():
+                            since = gr.Textbox(
+                                label="Since", placeholder="YYYY-MM-DD", elem_id="nd-since"
+                            )
+                            until = gr.Textbox(
+                                label="Until", placeholder="YYYY-MM-DD", elem_id="nd-until"
+                            )
+                        sources = gr.Dropdown(
+                            choices=source_names,
+                            value=[],
+                            multiselect=True,
+                            label="Sources",
+                            elem_id="nd-sources-filter",
+                        )
+                        categories = gr.Dropdown(
+                            choices=category_names,
+                            value=[],
+                            multiselect=True,
+                            label="Categories",
+                            elem_id="nd-categories-filter",
+                        )
+                        names = gr.Dropdown(
+                            choices=name_choices,
+                            value=[],
+                            multiselect=True,
+                            allow_custom_value=True,
+                            label="Naming (people, organisations, places)",
+                            elem_id="nd-names-filter",
+                        )
+                    facts_box = gr.HTML(facts, elem_id="nd-facts", js_on_load=None)
+                    panel = gr.HTML(
+                        Session().panel(), elem_id="nd-panel", js_on_load=CITATION_CLICKS_JS
                     )
-                facts_box = gr.HTML(facts, elem_id="nd-facts", js_on_load=None)
-                panel = gr.HTML(
-                    Session().panel(), elem_id="nd-panel", js_on_load=CITATION_CLICKS_JS
-                )
 
-        inputs = [box, session, since, until, sources, categories]
+            people_tab(assistant)
+            stories_tab(assistant)
+
+        inputs = [box, session, since, until, sources, categories, names]
         outputs = [chat, panel, session, box]
         box.submit(ask, inputs, outputs, api_name="ask")
         send.click(ask, inputs, outputs, api_visibility="undocumented")

@@ -79,8 +79,15 @@ def parse_filters(
     until: str | None,
     sources: Iterable[str] | str | None,
     categories: Iterable[str] | str | None,
+    names: Iterable[str] | str | None = None,
 ) -> Filters:
     """The filter widgets' values as `Filters`; raises QuestionError on a bad date."""
     start, end = parse_date(since, "'since'"), parse_date(until, "'until'")
     check_date_range(start, end)
-    return Filters(since=start, until=end, sources=_names(sources), categories=_names(categories))
+    return Filters(
+        since=start,
+        until=end,
+        sources=_names(sources),
+        categories=_names(categories),
+        names=_names(names),
+    )

@@ -103,13 +103,17 @@ class Filters:
     until: date | None = None
     sources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # articles naming every one of these people, orgs, places
+    # the articles `names` admit, as the assistant resolves them from the ledger (None: not
+    # resolved yet, or no names); what the search applies
+    doc_ids: frozenset[str] | None = None
 
     @property
     def has_date(self) -> bool:
         return self.since is not None or self.until is not None
 
     def is_empty(self) -> bool:
-        return not (self.has_date or self.sources or self.categories)
+        return not (self.has_date or self.sources or self.categories or self.doc_ids is not None)
 
 
 def check_date_range(since: date | None, until: date | None) -> None:

@@ -35,6 +35,7 @@ from newsdesk.core.types import (
     IndexStats,
     Quote,
 )
+from newsdesk.store import names as name_table
 from newsdesk.store import schema
 from newsdesk.store import stories as story_table
 
@@ -188,6 +189,11 @@ class Ledger:
     def stories(self) -> story_table.StoryTable:
         """The story of each text (`newsdesk.store.stories`)."""
         return story_table.StoryTable(self._conn)
+
+    @property
+    def names(self) -> name_table.NameTable:
+        """The articles and roles of a name (`newsdesk.store.names`)."""
+        return name_table.NameTable(self._conn)
 
     # ---------------------------------------------------------------- meta
     def get_meta(self, key: str) -> str | None:

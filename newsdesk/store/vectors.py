@@ -112,6 +112,8 @@ def _where(filters: Filters) -> dict[str, Any] | None:
         clauses.append({schema.META_SOURCE: {"$in": list(filters.sources)}})
     if filters.categories:
         clauses.append({schema.META_CATEGORY: {"$in": list(filters.categories)}})
+    if filters.doc_ids is not None:  # no article: a doc_id no article has
+        clauses.append({schema.META_DOC_ID: {"$in": sorted(filters.doc_ids) or [""]}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
