@@ -8,7 +8,7 @@ With several question files the gates hold the pooled figures.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from newsdesk.core.errors import EvalError
@@ -71,4 +71,28 @@ def failures(report: EvalReport, thresholds: Sequence[Threshold]) -> list[str]:
             failed.append(f"{t.name} could not be measured (no questions of that kind)")
         elif value < t.minimum:
             failed.append(f"{t.name} = {value:.4f} is under {t.minimum:g}")
+    return failed
+
+
+def prefixed_failures(
+    prefix: str, known: Sequence[str], values: Mapping[str, float], gates: Sequence[str]
+) -> list[str]:
+    """The `PREFIX.METRIC=VALUE` gates (`quotes.precision=0.7`) that `values` fall short of;
+    EvalError for a metric not in `known` or a value that is not a number. A known metric
+    with no value (nothing of that kind was labelled) fails its gate."""
+    failed: list[str] = []
+    for gate in gates:
+        name, _, value = gate.partition("=")
+        metric = name.strip().removeprefix(f"{prefix}.")
+        if metric not in known:
+            listed = ", ".join(f"{prefix}.{m}" for m in known)
+            raise EvalError(f"unknown {prefix} metric {name!r}; use {listed}")
+        try:
+            floor = float(value)
+        except ValueError as exc:
+            raise EvalError(f"{gate!r}: the value must be a number") from exc
+        got = values.get(metric)
+        if got is None or got < floor:
+            shown = f"{got:.3f}" if got is not None else "n/a"
+            failed.append(f"{prefix}.{metric} = {shown} < {floor}")
     return failed

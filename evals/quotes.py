@@ -24,6 +24,7 @@ from pathlib import Path
 
 from newsdesk.core.errors import EvalError
 from newsdesk.core.types import Quote
+from newsdesk.evals.gate import prefixed_failures
 from newsdesk.store.ledger import Ledger
 
 KINDS = ("explicit", "pronoun", "description", "according_to", "continuation", "none")
@@ -173,23 +174,7 @@ def evaluate_quotes(index: Path, path: Path) -> QuoteFigures:
 
 def quote_failures(figures: QuoteFigures, gates: Sequence[str]) -> list[str]:
     """The `quotes.METRIC=VALUE` gates that `figures` fall short of."""
-    failed: list[str] = []
-    values = figures.metrics()
-    for gate in gates:
-        name, _, value = gate.partition("=")
-        metric = name.strip().removeprefix("quotes.")
-        if metric not in QUOTE_METRICS:
-            raise EvalError(
-                f"unknown quote metric {name!r}; use quotes.{', quotes.'.join(QUOTE_METRICS)}"
-            )
-        try:
-            floor = float(value)
-        except ValueError as exc:
-            raise EvalError(f"{gate!r}: the value must be a number") from exc
-        got = values.get(metric)
-        if got is None or got < floor:
-            failed.append(f"quotes.{metric} = {got if got is not None else 'n/a'} < {floor}")
-    return failed
+    return prefixed_failures("quotes", QUOTE_METRICS, figures.metrics(), gates)
 
 
 __all__ = [

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsdesk.core.errors import EvalError
+from newsdesk.evals.gate import prefixed_failures
 from newsdesk.store.ledger import Ledger
 
 STORY_METRICS = ("precision", "recall")
@@ -137,22 +138,7 @@ def evaluate_stories(index: Path, path: Path) -> StoryFigures:
 
 def story_failures(figures: StoryFigures, gates: Sequence[str]) -> list[str]:
     """The `stories.METRIC=VALUE` gates that `figures` fall short of."""
-    failed: list[str] = []
-    values = figures.metrics()
-    for gate in gates:
-        name, _, value = gate.partition("=")
-        metric = name.strip().removeprefix("stories.")
-        if metric not in STORY_METRICS:
-            raise EvalError(
-                f"unknown story metric {name!r}; use stories.{', stories.'.join(STORY_METRICS)}"
-            )
-        try:
-            floor = float(value)
-        except ValueError as exc:
-            raise EvalError(f"{gate!r}: the value must be a number") from exc
-        if values[metric] < floor:
-            failed.append(f"stories.{metric} = {values[metric]:.3f} < {floor}")
-    return failed
+    return prefixed_failures("stories", STORY_METRICS, figures.metrics(), gates)
 
 
 __all__ = [

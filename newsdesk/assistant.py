@@ -200,7 +200,7 @@ class Assistant:
             named = [h for h in holders if h.quote.speaker]  # a known speaker is the answer
             picked = topical_quotes(named, None, limit)
             return compose_quotes(picked, self.archive.article) if picked else None
-        if intent.kind == "quote" and intent.speaker:
+        if intent.kind == "quote" and intent.speaker is not None:
             said = self._quotes_within(self.archive.quotes(speaker=intent.speaker), r.filters)
             picked = topical_quotes(said, intent.topic, limit)
             return compose_quotes(picked, self.archive.article) if picked else None
@@ -208,7 +208,7 @@ class Assistant:
             timeline = self._timeline_of(r)
             if timeline is None:
                 return None
-            timeline = within(timeline, r.filters.since, r.filters.until)
+            timeline = within(timeline, r.filters)
             if len(timeline.entries) + len(timeline.undated) < 2:
                 return None  # one report is not a development: the plain answer reads better
             return compose_timeline(timeline, self.archive.article, limit)
@@ -218,10 +218,7 @@ class Assistant:
         """The quotes of `found` in articles `filters` admit (dates: dated articles only)."""
         if filters.doc_ids is not None:
             found = [h for h in found if h.doc_id in filters.doc_ids]
-        if filters.has_date:
-            lo = filters.since.isoformat() if filters.since else ""
-            hi = filters.until.isoformat() if filters.until else "9999"
-            found = [h for h in found if h.published and lo <= h.published[:10] <= hi]
+        found = [h for h in found if filters.admits_date(h.published)]
         if filters.sources or filters.categories:
             kept: list[QuoteHit] = []
             for hit in found:

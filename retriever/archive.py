@@ -94,6 +94,10 @@ class Archive:
                 name, ledger.names.roles(name.name), quotes, ledger.names.articles(name.name)
             )
 
+    def most_named(self, limit: int) -> list[tuple[str, int]]:
+        """(name, articles naming it) of the `limit` most named names, most first."""
+        return self._readers.ledger().names.most_named(limit)
+
     def named_doc_ids(self, names: tuple[str, ...]) -> frozenset[str]:
         """The doc_ids of the articles naming every one of `names`."""
         return frozenset(self._readers.ledger().names.doc_ids(names))

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 
 from newsdesk.core.text import content_terms, readable_title, split_sentences
-from newsdesk.core.types import Article, Citation, Composed
+from newsdesk.core.types import Article, Citation, Composed, Filters
 from newsdesk.retriever.citations import span_passage
 from newsdesk.store.stories import StoryArticle
 
@@ -156,12 +155,10 @@ def build_timeline(story: Story, text_of: Callable[[str], str | None]) -> Timeli
     return Timeline(story.story_id, story.headline, tuple(dated), tuple(undated))
 
 
-def within(timeline: Timeline, since: date | None, until: date | None) -> Timeline:
-    """`timeline` without the dated entries outside [since, until] (undated ones stay listed
-    apart: they cannot be placed in or out of the range)."""
-    lo = since.isoformat() if since else ""
-    hi = until.isoformat() if until else "9999"
-    kept = tuple(e for e in timeline.entries if lo <= e.published[:10] <= hi)
+def within(timeline: Timeline, filters: Filters) -> Timeline:
+    """`timeline` without the dated entries outside the date range of `filters` (undated
+    ones stay listed apart: they cannot be placed in or out of the range)."""
+    kept = tuple(e for e in timeline.entries if filters.admits_date(e.published))
     return replace(timeline, entries=kept)
 
 

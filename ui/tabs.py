@@ -13,6 +13,7 @@ import gradio as gr
 
 from newsdesk.assistant import Assistant
 from newsdesk.core.errors import NewsdeskError
+from newsdesk.retriever.profiles import best_name
 from newsdesk.retriever.stories import Story
 from newsdesk.ui import views
 
@@ -30,7 +31,10 @@ NO_NAMES = (
 def filter_names(assistant: Assistant) -> list[tuple[str, str]]:
     """The names the chat's filter offers: the most named of the archive."""
     try:
-        return [views.name_choice(n) for n in assistant.archive.names(limit=FILTER_NAMES)]
+        return [
+            (f"{name} ({n:,} articles)", name)
+            for name, n in assistant.archive.most_named(FILTER_NAMES)
+        ]
     except NewsdeskError as exc:
         log.warning("no names for the filter: %s", exc)
         return []
@@ -43,8 +47,7 @@ def find_names(assistant: Assistant, query: str, kind: str) -> tuple[Any, str]:
         if not found:
             return gr.Dropdown(choices=[], value=None), views.empty_html(NO_NAMES)
         choices = [views.name_choice(n) for n in found]
-        best = assistant.archive.profile(query, kind=KINDS.get(kind)) if query else None
-        name = best.name.name if best else found[0].name
+        name = (best_name(found, query) or found[0]).name
         return gr.Dropdown(choices=choices, value=name), show_profile(assistant, name)
     except NewsdeskError as exc:
         return gr.Dropdown(choices=[], value=None), views.empty_html(str(exc))

@@ -112,6 +112,16 @@ class Filters:
     def has_date(self) -> bool:
         return self.since is not None or self.until is not None
 
+    def admits_date(self, published: str) -> bool:
+        """Does the date range admit an article published on `published` (ISO, "" when
+        undated)? An undated article is in no range, so only a filter without dates admits it."""
+        if not self.has_date:
+            return True
+        day = published[:10]
+        lo = self.since.isoformat() if self.since else ""
+        hi = self.until.isoformat() if self.until else "9999"
+        return bool(day) and lo <= day <= hi
+
     def is_empty(self) -> bool:
         return not (self.has_date or self.sources or self.categories or self.doc_ids is not None)
 

@@ -40,6 +40,16 @@ class NameTable:
         ).fetchall()
         return [NamedArticle(str(d), str(t), str(p), int(m)) for d, t, p, m in rows]
 
+    def most_named(self, limit: int) -> list[tuple[str, int]]:
+        """(name, texts naming it) of the `limit` names most texts name, most first (read
+        from the name index alone: cheap enough for start-up on a large archive)."""
+        rows = self._conn.execute(
+            "SELECT name, COUNT(DISTINCT content_hash) AS n FROM people GROUP BY name "
+            "ORDER BY n DESC, name LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [(str(name), int(n)) for name, n in rows]
+
     def doc_ids(self, names: Sequence[str]) -> set[str]:
         """Every doc_id (duplicate files included) of the articles naming each of `names`."""
         found: set[str] | None = None
