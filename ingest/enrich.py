@@ -42,7 +42,7 @@ from newsdesk.core.types import Entity
 from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_model_path
 from newsdesk.nlp import Recognizer, load_recognizer
 from newsdesk.nlp.descriptors import MINER_VERSION, descriptors
-from newsdesk.nlp.people import named
+from newsdesk.nlp.people import coreferred, named
 from newsdesk.nlp.quotes import quotes
 from newsdesk.nlp.stories import (
     LEAD_SENTENCES,
@@ -359,6 +359,7 @@ def _sentences(ledger: Ledger, embedder: Embedder, rows: list[tuple[str, str]]) 
 
 
 def _mine(ledger: Ledger, rows: list[tuple[str, str, list[Entity]]], report: MiningReport) -> int:
+    rows = [(content, text, coreferred(text, entities)) for content, text, entities in rows]
     found = [descriptors(text, entities) for _, text, entities in rows]
     said = [quotes(text, e, d) for (_, text, e), d in zip(rows, found, strict=True)]
     with ledger.transaction():

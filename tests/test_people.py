@@ -14,7 +14,7 @@ from newsdesk.core.types import Entity
 from newsdesk.embedding import Embedder
 from newsdesk.ingest.pipeline import ingest
 from newsdesk.nlp import Recognizer
-from newsdesk.nlp.people import named
+from newsdesk.nlp.people import coreferred, named
 
 
 def entity(text: str, label: str = "PERSON") -> Entity:
@@ -39,6 +39,39 @@ def test_a_surname_two_full_names_share_stays_alone() -> None:
         ("Tony Blair", "person", 1),
     ]
     assert named([entity("cts", "ORG"), entity("1987", "DATE")]) == []  # not names
+
+
+def test_a_surname_the_model_missed_or_mislabelled_is_the_person() -> None:
+    text = (
+        "Cyril Saulnier beat Tommy Haas. Haas was slow. Saulnier's serve and Saulnier-style "
+        "play won. For the Lib Dems David Laws spoke. Tony Blair and Cherie Blair came; Blair "
+        "left."
+    )
+
+    def at(name: str, label: str, nth: int = 0) -> Entity:
+        start = -1
+        for _ in range(nth + 1):
+            start = text.index(name, start + 1)
+        return Entity(start, start + len(name), label, name)
+
+    model = [
+        at("Cyril Saulnier", "PERSON"),
+        at("Tommy Haas", "PERSON"),
+        at("Haas", "ORG", 1),  # small models tag a lone surname ORG
+        at("Lib Dems", "ORG"),
+        at("Lib Dems David Laws", "PERSON"),  # and run a group into the name after it
+        at("Tony Blair", "PERSON"),
+        at("Cherie Blair", "PERSON"),
+    ]
+    found = [(e.text, e.label) for e in coreferred(text, model)]
+    assert ("Haas", "PERSON") in found and ("Haas", "ORG") not in found
+    assert ("Saulnier", "PERSON") in found  # untagged, possessive: still him
+    assert found.count(("Saulnier", "PERSON")) == 1  # not inside "Saulnier-style"
+    assert ("David Laws", "PERSON") in found and ("Lib Dems David Laws", "PERSON") not in found
+    assert ("Blair", "PERSON") not in found  # two full names end with it: left alone
+    for e in coreferred(text, model):
+        assert text[e.start : e.end] == e.text
+    assert ("Tommy Haas", "person", 2) in named(coreferred(text, model))
 
 
 STORIES = {

@@ -27,7 +27,8 @@ from newsdesk.core.text import STOPWORDS, content_terms, word_set, word_spans
 from newsdesk.core.types import Descriptor, Entity
 
 # What the stored descriptors were mined by: an index mined by another version is re-mined.
-MINER_VERSION = "3"  # 2: quotes mined with the descriptors; 3: and the names
+MINER_VERSION = "4"  # 2: quotes mined with the descriptors; 3: and the names; 4: surnames
+# resolved over the whole article (`people.coreferred`), names written in full or as initials
 
 NAME_LABELS = frozenset(("PERSON", "ORG"))
 # Entities that may modify a role ("Italian Prime Minister", "Microsoft chairman").
@@ -64,7 +65,7 @@ _ROLE_MODIFIERS = word_set(
     former ex late deputy acting outgoing incoming shadow then
     """
 )
-_HONORIFICS = frozenset(("mr", "mrs", "ms", "miss", "dr", "prof", "mr.", "mrs.", "ms.", "dr."))
+HONORIFICS = frozenset(("mr", "mrs", "ms", "miss", "dr", "prof", "mr.", "mrs.", "ms.", "dr."))
 _ABBREVIATION = re.compile(r"\s*\(([A-Z][A-Za-z&]{1,9})\)")
 _APPOSITION_START = re.compile(r",[ \t]*\n?[ \t]*(?:the[ \t]+)", re.IGNORECASE)
 _POSSESSIVE_START = re.compile(r",[ \t]*\n?[ \t]*(?=[A-Z][\w.&-]*['\u2019]s\s)")
@@ -99,7 +100,7 @@ def descriptors(text: str, entities: Sequence[Entity]) -> list[Descriptor]:
 def clean_name(name: str) -> str:
     """`name` as a table entry: honorific and a leading "the" dropped, spaces collapsed."""
     parts = name.split()
-    while parts and (parts[0].lower() in _HONORIFICS or parts[0].lower() == "the"):
+    while parts and (parts[0].lower() in HONORIFICS or parts[0].lower() == "the"):
         parts = parts[1:]
     joined = " ".join(parts)
     return joined if any(ch.isalpha() for ch in joined) else ""
@@ -126,7 +127,7 @@ def _role(text: str, entity: Entity, name: str, covered: dict[int, str]) -> Desc
             break  # punctuation (or nothing, or a blank line) between: the phrase ends
         lower = word.lower()
         possessive = lower.endswith("'s")
-        if lower in STOPWORDS or lower in _CLAUSE_WORDS or lower in _HONORIFICS:
+        if lower in STOPWORDS or lower in _CLAUSE_WORDS or lower in HONORIFICS:
             break
         if any(ch.isdigit() for ch in word):
             break
@@ -196,7 +197,7 @@ def _abbreviation(text: str, entity: Entity, name: str) -> Descriptor | None:
     if m is None:
         return None
     letters = m.group(1)
-    if sum(ch.isupper() for ch in letters) < 2 or not _initials_fit(letters, name):
+    if sum(ch.isupper() for ch in letters) < 2 or not initials_fit(letters, name):
         return None
     key = " ".join(content_terms(letters))
     if not key or " " in key:
@@ -204,7 +205,7 @@ def _abbreviation(text: str, entity: Entity, name: str) -> Descriptor | None:
     return Descriptor(m.start(1), m.end(1), key, name, "abbreviation")
 
 
-def _initials_fit(letters: str, name: str) -> bool:
+def initials_fit(letters: str, name: str) -> bool:
     """Are the capitals of `letters` the initials of `name`'s words, in order (skipping
     words like "of" and "and")?"""
     initials = [w[0].upper() for w in re.findall(r"[A-Za-z][\w'-]*", name)]
@@ -234,4 +235,4 @@ def _made(
     return Descriptor(start, end, key, name, kind)
 
 
-__all__ = ["MINER_VERSION", "clean_name", "descriptors"]
+__all__ = ["HONORIFICS", "MINER_VERSION", "clean_name", "descriptors", "initials_fit"]

@@ -7,10 +7,15 @@ the one full name in the article that ends with it, left alone when none or seve
 ("Blair" in an article naming both Tony and Cherie Blair). Organisations and places keep
 their name as written, without a leading "the". Across the archive the same full name is the
 same entry (`Ledger.people`), so a surname alone never joins another article's person.
+
+`coreferred(text, entities)` mends what a small NER model misses before any of that: once an
+article names "Cyril Saulnier", every later "Saulnier" (and "Saulnier's") is that person,
+whether the model tagged it ORG ("Haas") or nothing at all.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -38,6 +43,70 @@ def named(entities: Sequence[Entity]) -> list[tuple[str, str, int]]:
     return [(name, kind, n) for (name, kind), n in sorted(counts.items())]
 
 
+MIN_SURNAME_CHARS = 3
+
+
+def coreferred(text: str, entities: Sequence[Entity]) -> list[Entity]:
+    """`entities` with every capitalised use of a person's surname tagged PERSON: a span the
+    model gave another label (the same words) is relabelled, an untagged one added. Only a
+    surname exactly one full name of the article ends with counts ("Blair" with both Tony
+    and Cherie Blair named is left as it is), and never inside another name."""
+    entities = _without_group_prefix(entities)
+    owners: dict[str, set[str]] = {}
+    for e in entities:
+        if e.label == "PERSON":
+            parts = _name(e.text).split()
+            if len(parts) > 1 and all(p[:1].isupper() for p in parts):
+                owners.setdefault(parts[-1], set()).add(" ".join(parts))
+    surnames = [s for s, full in owners.items() if len(full) == 1 and len(s) >= MIN_SURNAME_CHARS]
+    if not surnames:
+        return list(entities)
+    out = list(entities)
+    taken = sorted((e.start, e.end, i) for i, e in enumerate(out))
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(s) for s in surnames) + r")\b")
+    for m in pattern.finditer(text):
+        before = text[m.start() - 1] if m.start() else " "
+        after = text[m.end() : m.end() + 2]
+        if (
+            after[:1].isalnum()
+            or (after[:1] == "-" and after[1:].isalpha())
+            or before in "-'\u2019"
+        ):
+            continue  # part of a longer word ("Haas-Smith", "O'Neill")
+        inside = [i for s, e, i in taken if s < m.end() and m.start() < e]  # overlapping
+        if not inside:
+            out.append(Entity(m.start(), m.end(), "PERSON", m.group(0)))
+            continue
+        for i in inside:
+            e = out[i]
+            if e.label != "PERSON" and _name(e.text) == m.group(0):
+                out[i] = Entity(e.start, e.end, "PERSON", e.text)  # "Haas" tagged ORG
+    return sorted(out, key=lambda e: (e.start, e.end))
+
+
+_GROUP_LABELS = frozenset({"ORG", "GPE", "NORP"})
+
+
+def _without_group_prefix(entities: Sequence[Entity]) -> list[Entity]:
+    """PERSON spans the model ran into the organisation before them ("Lib Dems David Laws",
+    "United Nations Vasily Nebenzya") cut to the person, when the article names that
+    organisation on its own elsewhere."""
+    groups = {
+        " ".join(e.text.split()).removeprefix("the ") for e in entities if e.label in _GROUP_LABELS
+    }
+    out: list[Entity] = []
+    for e in entities:
+        words = list(re.finditer(r"\S+", e.text))
+        if e.label == "PERSON" and len(words) > 2:
+            for cut in range(len(words) - 2, 0, -1):  # the longest group prefix, two words kept
+                if " ".join(w.group(0) for w in words[:cut]) in groups:
+                    at = words[cut].start()
+                    e = Entity(e.start + at, e.end, e.label, e.text[at:])
+                    break
+        out.append(e)
+    return out
+
+
 def _name(text: str) -> str:
     name = clean_name(" ".join(text.split()))
     for tail in ("'s", "\u2019s"):
@@ -46,4 +115,4 @@ def _name(text: str) -> str:
     return name.strip()
 
 
-__all__ = ["TYPES", "named"]
+__all__ = ["TYPES", "coreferred", "named"]

@@ -30,9 +30,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from newsdesk.core.text import content_terms, word_set, wrap_width
+from newsdesk.core.text import STOPWORDS, content_terms, word_set, wrap_width
 from newsdesk.core.types import Descriptor, Entity, Quote
-from newsdesk.nlp.descriptors import clean_name
+from newsdesk.nlp.descriptors import HONORIFICS, clean_name, initials_fit
 
 SPEECH_VERBS = word_set(
     """
@@ -47,6 +47,18 @@ SPEECH_VERBS = word_set(
     """
 )
 PRONOUNS = word_set("he she they it we i")
+# Words a name is prefixed with that are not a first name ("President Reagan").
+TITLES = word_set(
+    """
+    president vice prime minister chancellor secretary senator sen rep representative
+    congressman congresswoman governor gov mayor premier king queen prince princess pope
+    emperor general gen colonel col major captain capt lieutenant lt sergeant sgt admiral
+    commander judge justice chairman chairwoman chief director commissioner ambassador
+    envoy lord lady sir dame baron baroness earl duke bishop archbishop cardinal father
+    reverend rev rabbi imam sheikh emir sultan ayatollah coach manager striker boss
+    professor doctor inspector detective officer analyst spokesman spokeswoman dr mr mrs
+    """
+)
 _MARKS = '"\u201c\u201d'
 _OPEN_CURLY, _CLOSE_CURLY = "\u201c", "\u201d"
 _SENTENCE_END = re.compile(r"[.!?](?=[\s\"\u201d']|$)|\n\s*\n|\n(?=[ \t])")
@@ -192,11 +204,16 @@ class _Article:
         self.previous: str | None = None
 
     def attribution(self, span: _Span) -> tuple[str, str, str] | None:
-        """(speaker, mention, kind) from the words after the quotation, else before it."""
+        """(speaker, mention, kind) from the words after the quotation, else before it; a
+        pronoun after gives way to a speaker named before ("Laws said: "...," he said.")."""
         after = _after(self.text, span)
-        if after is not None and (found := self._after(span, *after)) is not None:
+        found = self._after(span, *after) if after is not None else None
+        if found is not None and found[2] != "pronoun":
             return found
-        return self._before(span, *_before(self.text, span, self.inside))
+        before = self._before(span, *_before(self.text, span, self.inside))
+        if found is not None and (before is None or before[2] != "explicit"):
+            return found
+        return before
 
     def _after(self, span: _Span, start: int, end: int) -> tuple[str, str, str] | None:
         """ ", said Mr Howard.", "," Mr Pound told the programme.", ", he said, according to
@@ -281,8 +298,8 @@ class _Article:
             return self.canonical(e.text), mention, kind
         if first in ("the", "a", "an", "one") or re.match(r"[\w.&-]+['\u2019]s\s", mention):
             described = _described(mention, self.descriptors, start)
-            if described is None and first == "the":  # "The newspaper": who spoke before
-                described = self.previous
+            if described is None and first == "the":
+                described = self._speaking_before(min(start, span.open_at))
             named = described or mention
             return named, mention, "description" if kind == "explicit" else kind
         if _proper(mention):  # a name the recogniser missed ("Moyes said:")
@@ -307,8 +324,32 @@ class _Article:
             return self.previous
         if not named:
             return None
-        subjects = [e for e in named if _opens_sentence(self.text, e.start)]
-        return self.canonical((subjects or named)[-1].text)
+        last = named[-1]  # the subject of the sentence naming it, when that is a person
+        lead = _sentence_start(self.text, last.start)
+        subjects = [
+            e
+            for e in named
+            if e.start >= lead
+            and _opens_sentence(self.text, e.start)
+            and not _possessive(self.text, e)
+        ]
+        return self.canonical((subjects or [last])[-1].text)
+
+    def _speaking_before(self, at: int) -> str | None:
+        """Who a description no descriptor gives ("said the European champion", "the
+        newspaper said") stands for: the person who spoke (named with a speech verb) in the
+        sentence before, or who spoke last when no one was named since; None otherwise
+        ("the spokesman said" after "The governor has the authority" is someone else)."""
+        person = self._subject_before(at, "she")
+        if person is None or person == self.previous:
+            return person
+        lead = _sentence_start(self.text, _sentence_start(self.text, at) - 1)
+        for e in self.names:
+            if lead <= e.start < at and self.canonical(e.text) == person:
+                tail = self.text[e.end : _sentence_start(self.text, at)]
+                if any(w.lower() in SPEECH_VERBS for w in re.findall(r"[A-Za-z]+", tail)):
+                    return person
+        return None
 
     def canonical(self, mention: str) -> str:
         """The longest name in the article that `mention` shortens ("Mr Pound" -> "Stephen
@@ -332,6 +373,16 @@ class _Article:
                 continue
             if parts[-1] == tokens[-1] or parts[: len(tokens)] == tokens:
                 best = full
+        if len(best.split()) == 1:  # a full name the recogniser missed ("signing Adrian Mutu")
+            best = _written_in_full(self.text, best) or best
+        if best.isupper() and 2 <= len(best) <= 6:  # "GE" for the article's "General Electric"
+            spelled = {
+                clean_name(e.text)
+                for e in self.names
+                if e.label == "ORG" and len(e.text.split()) > 1 and initials_fit(best, e.text)
+            }
+            if len(spelled) == 1:
+                best = spelled.pop()
         return best
 
 
@@ -412,6 +463,42 @@ def _goes_on(text: str, previous: _Span, span: _Span, others: Sequence[Entity] =
     if end - start > 4 * MAX_CONTEXT_CHARS:
         return False
     return not any(start <= e.start < end for e in others)
+
+
+def _written_in_full(text: str, surname: str) -> str | None:
+    """The one "First Surname" the text writes `surname` in, None when it writes none or
+    several. The first word is capitalised and never written in lower case in the text (so
+    not a common word opening a sentence: "Yesterday Mutu", "Striker Mutu"), nor a
+    stopword or an honorific."""
+    found: set[str] = set()
+    for m in re.finditer(rf"\b([A-Z][a-z]+(?:-[A-Z][a-z]+)?) {re.escape(surname)}\b", text):
+        first = m.group(1)
+        lower = first.lower()
+        if (
+            lower in STOPWORDS
+            or lower in HONORIFICS
+            or lower in TITLES
+            or re.search(rf"\b{lower}\b", text)
+        ):
+            continue
+        found.add(f"{first} {surname}")
+    return found.pop() if len(found) == 1 else None
+
+
+def _sentence_start(text: str, at: int) -> int:
+    """Where the sentence holding `at` starts."""
+    start = max(0, at - 4 * MAX_CONTEXT_CHARS)
+    for m in _SENTENCE_END.finditer(text, start, at):
+        start = m.end()
+    return start
+
+
+def _possessive(text: str, entity: Entity) -> bool:
+    """Is the name a possessive ("Mr Brown's former adviser"): not the one acting?"""
+    return entity.text.endswith(("'s", "\u2019s")) or text[entity.end : entity.end + 2] in (
+        "'s",
+        "\u2019s",
+    )
 
 
 def _opens_sentence(text: str, at: int) -> bool:
