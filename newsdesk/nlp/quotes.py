@@ -27,6 +27,7 @@ text to the stored quotation, whatever the marks (unbalanced, nested, missing).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,6 +65,7 @@ _OPEN_CURLY, _CLOSE_CURLY = "\u201c", "\u201d"
 _SENTENCE_END = re.compile(r"[.!?](?=[\s\"\u201d']|$)|\n\s*\n|\n(?=[ \t])")
 _BOUNDARY_WORDS = word_set("and but however while as when after before because so then yet or")
 MAX_SUBJECT_WORDS = 10
+MAX_TERM_WORDS = 4
 MAX_CONTEXT_CHARS = 240
 
 
@@ -79,7 +81,7 @@ def quotes(
     text: str, entities: Sequence[Entity], descriptors: Sequence[Descriptor] = ()
 ) -> list[Quote]:
     """The direct quotations of `text`, in order, each with its speaker (or None)."""
-    spans = [s for s in _spans(text) if _is_quotation(text[s.start : s.end])]
+    spans = _without_terms(text, [s for s in _spans(text) if _is_quotation(text[s.start : s.end])])
     article = _Article(text, entities, descriptors, [(q.start, q.end) for q in spans])
     out: list[Quote] = []
     for i, span in enumerate(spans):
@@ -174,6 +176,21 @@ def _is_quotation(quoted: str) -> bool:
         return True
     long_words = [w for w in words[1:] if len(w) >= 4]
     return not long_words or not all(w[0].isupper() for w in long_words)
+
+
+def _without_terms(text: str, spans: list[_Span]) -> list[_Span]:
+    """`spans` less the terms the article puts in quotation marks each time it uses them
+    (these "bot nets"): a short unpunctuated wording quoted twice or more is a term, not
+    something said (a speaker's phrase is quoted once)."""
+
+    def key(span: _Span) -> str | None:
+        quoted = text[span.start : span.end]
+        if len(quoted.split()) > MAX_TERM_WORDS or quoted.rstrip()[-1:] in ",.!?;:":
+            return None
+        return " ".join(quoted.lower().split())
+
+    seen = Counter(k for k in map(key, spans) if k is not None)
+    return [s for s in spans if seen[key(s) or ""] < 2]
 
 
 # ---------------------------------------------------------------- attribution
