@@ -9,6 +9,7 @@ its own SQLite connection, so that many threads read at once without a lock betw
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 
 from newsdesk.core.text import words
@@ -97,6 +98,10 @@ class Archive:
     def most_named(self, limit: int) -> list[tuple[str, int]]:
         """(name, articles naming it) of the `limit` most named names, most first."""
         return self._readers.ledger().names.most_named(limit)
+
+    def names_in(self, doc_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(name, type) of the names the articles `doc_ids` name, most mentioned first."""
+        return self._readers.ledger().names.in_articles(list(dict.fromkeys(doc_ids)))
 
     def named_doc_ids(self, names: tuple[str, ...]) -> frozenset[str]:
         """The doc_ids of the articles naming every one of `names`."""

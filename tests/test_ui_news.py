@@ -148,3 +148,26 @@ def test_the_name_filter_keeps_answers_to_articles_naming_someone(
     assert "Gordon Brown" not in page.locator("#nd-panel").inner_text()
     assert dialogs == []
     page.close()
+
+
+def test_a_name_in_an_answer_opens_its_page(
+    browser: Any,  # noqa: F811 (the fixture imported above)
+    news_app: str,
+) -> None:
+    from playwright.sync_api import expect
+
+    page, dialogs = open_page(browser, news_app)
+    box = page.locator("#nd-question textarea")
+    box.fill("What did Gordon Brown say about the steel tariff?")
+    box.press("Enter")
+    bot = page.locator('#nd-chat [data-testid="bot"]').last
+    expect(bot).to_contain_text("We will cut the steel tariff next year")
+    link = bot.locator("a.nd-name", has_text="Gordon Brown").first
+    expect(link).to_have_attribute("href", "#name-Gordon%20Brown")
+    link.click()
+    profile = page.locator("#nd-profile .nd-profile")
+    expect(profile).to_have_attribute("data-name", "Gordon Brown")
+    expect(profile.locator("li.nd-said")).to_have_count(2)
+    expect(page.locator("#nd-profile")).to_be_visible()  # the People tab is the one shown
+    assert dialogs == []
+    page.close()

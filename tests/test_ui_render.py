@@ -41,7 +41,18 @@ ALLOWED_TAGS = {
     "summary",
     "ul",
 }
-ALLOWED_ATTRS = {"class", "id", "href", "title", "target", "rel", "data-cite", "data-turn", "open"}
+ALLOWED_ATTRS = {
+    "class",
+    "id",
+    "href",
+    "title",
+    "target",
+    "rel",
+    "data-cite",
+    "data-turn",
+    "data-name",
+    "open",
+}
 
 TEXT = (
     "The council met on Monday. The mayor said the bridge would reopen in May. "
@@ -115,7 +126,9 @@ def assert_inert(markup: str) -> Tree:
         for name, value in attrs.items():
             assert name in ALLOWED_ATTRS, f"unexpected attribute {name}={value!r}"
             if name == "href":
-                assert value and re.match(r"(https?://|#(cite|near)-\d+-\d+$)", value), value
+                assert value and re.match(
+                    r"(https?://|#(cite|near)-\d+-\d+$|#name-[A-Za-z0-9%._~-]+$)", value
+                ), value
     return tree
 
 
@@ -175,6 +188,37 @@ def test_citation_markers_become_links_to_their_anchor() -> None:
     assert all(a["class"] == "nd-cite" for a in links)
     assert "[7]" in tree.plain  # not a citation of this answer: stays text
     assert tree.plain.count("[1]") == 1 and tree.plain.count("[2]") == 1
+
+
+def test_names_of_the_cited_articles_become_links_to_their_pages() -> None:
+    c1 = Citation(1, passage(0, 100), "")
+    text = (
+        "Gordon Brown spoke. Brown said taxes would fall, Browning said no. [1] "
+        "Cherie Blair and Tony Blair met Blair's aides."
+    )
+    names = [
+        ("Gordon Brown", "person"),
+        ("Tony Blair", "person"),
+        ("Cherie Blair", "person"),  # two full names end with Blair: a lone Blair links neither
+        ("Treasury", "org"),
+    ]
+    tree = assert_inert(render.answer_html(answer(text, (c1,)), 2, names))
+    links = [a for t, a in tree.tags if t == "a"]
+    named = [a["data-name"] for a in links if a["class"] == "nd-name"]
+    assert named == ["Gordon Brown", "Gordon Brown", "Cherie Blair", "Tony Blair"]
+    assert [a["href"] for a in links if a["class"] == "nd-cite"] == ["#cite-2-1"]
+    assert links[0]["href"] == "#name-Gordon%20Brown"
+    assert tree.plain.count("Browning") == 1 and tree.plain.count("[1]") == 1
+    assert render.name_parts("no names here", []) == [("no names here", None)]
+
+
+@pytest.mark.parametrize("payload", ['Al"><script>alert(1)</script>', "O'Neil <b>x</b>"])
+def test_a_hostile_name_renders_inert(payload: str) -> None:
+    a = answer(f"{payload} spoke. [1]", (Citation(1, passage(0, 100), ""),))
+    tree = assert_inert(render.answer_html(a, 1, [(payload, "person")]))
+    assert [x["data-name"] for t, x in tree.tags if t == "a" and x["class"] == "nd-name"] == [
+        payload
+    ]
 
 
 def test_streaming_text_is_escaped_and_unlinked() -> None:

@@ -23,10 +23,10 @@ from newsdesk.core.config import Settings
 from newsdesk.core.errors import ConfigError, NewsdeskError
 from newsdesk.core.types import Answer, Article
 from newsdesk.ui import render
-from newsdesk.ui.browser import CITATION_CLICKS_JS, CSS
+from newsdesk.ui.browser import CITATION_CLICKS_JS, CSS, NAME_CLICKS_JS
 from newsdesk.ui.guard import Guard, LoginThrottle
 from newsdesk.ui.state import Session, Turn, parse_filters
-from newsdesk.ui.tabs import filter_names, people_tab, stories_tab
+from newsdesk.ui.tabs import filter_names, find_names, people_tab, stories_tab
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def answer_turn(
         turn = Turn(
             number,
             question,
-            render.answer_html(answer, number),
+            render.answer_html(answer, number, cited_names(assistant, answer)),
             render.sources_section(answer, number, articles),
             answered=True,
         )
@@ -92,6 +92,16 @@ def answer_turn(
         turn = Turn(number, question, render.error_html(UNEXPECTED))
     session = session.add(turn)
     yield session.messages(), session.panel(), session, ""
+
+
+def cited_names(assistant: Assistant, answer: Answer) -> list[tuple[str, str]]:
+    """(name, type) of the names the cited articles name, for links in the answer; none
+    when the index holds no names (not enriched) or cannot say."""
+    try:
+        return assistant.archive.names_in([c.passage.doc_id for c in answer.citations])
+    except NewsdeskError as exc:
+        log.warning("no names for the answer's links: %s", exc)
+        return []
 
 
 def archive_facts(assistant: Assistant) -> tuple[str, list[str], list[str]]:
@@ -148,7 +158,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             "## Newsdesk\nAsk the news archive. Every sentence of an answer cites its "
             "passage: click a **[n]** to read it in its article."
         )
-        with gr.Tabs(elem_id="nd-tabs"):
+        with gr.Tabs(elem_id="nd-tabs") as tabs:
             with gr.Tab("Ask", id="ask", elem_id="nd-tab-ask"), gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=360):
                     chat = gr.Chatbot(
@@ -217,11 +227,27 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         )
                     facts_box = gr.HTML(facts, elem_id="nd-facts", js_on_load=None)
                     panel = gr.HTML(
-                        Session().panel(), elem_id="nd-panel", js_on_load=CITATION_CLICKS_JS
+                        Session().panel(),
+                        elem_id="nd-panel",
+                        js_on_load=CITATION_CLICKS_JS + NAME_CLICKS_JS,
                     )
+                    # filled by a click on a name in an answer (NAME_CLICKS_JS)
+                    name_open = gr.Textbox(elem_id="nd-name-open", elem_classes="nd-hidden")
+                    name_go = gr.Button(elem_id="nd-name-go", elem_classes="nd-hidden")
 
-            people_tab(assistant)
+            people = people_tab(assistant)
             stories_tab(assistant)
+
+        def open_name(name: str) -> tuple[Any, str, Any, str]:
+            picker, page = find_names(assistant, name, "Any")
+            return gr.Tabs(selected="people"), name, picker, page
+
+        name_go.click(
+            open_name,
+            [name_open],
+            [tabs, people.query, people.picker, people.page],
+            api_visibility="private",
+        )
 
         inputs = [box, session, since, until, sources, categories, names]
         outputs = [chat, panel, session, box]

@@ -1,5 +1,6 @@
-"""What the UI sends to the browser besides components: the stylesheet and the small script
-that makes a citation `[n]` open and scroll to its highlighted passage in the sources panel.
+"""What the UI sends to the browser besides components: the stylesheet and the small scripts
+that make a citation `[n]` open and scroll to its highlighted passage in the sources panel,
+and a name in an answer open its page in the People tab.
 
 Static text written here, never built from article data.
 """
@@ -35,6 +36,10 @@ mark.nd-quote { background: #fde68a; color: #111; padding: 0 1px; border-radius:
 mark.nd-quote.nd-active { background: #fbbf24; }
 .nd-gap { opacity: 0.6; }
 .nd-facts { font-size: 0.9em; line-height: 1.5; }
+a.nd-name { color: inherit; text-decoration: underline dotted; text-underline-offset: 2px;
+  cursor: pointer; }
+a.nd-name:hover { color: var(--color-accent); }
+.nd-hidden { display: none !important; }
 """
 
 # Runs once per page (guarded), from the sources panel's js_on_load. Handles clicks on
@@ -62,6 +67,31 @@ if (!window.__newsdeskCitations) {
     const card = target.closest(".nd-source");
     if (card) card.classList.add("nd-active");
     (marks[0] || target).scrollIntoView({ behavior: "smooth", block: "center" });
+  }, true);
+}
+"""
+
+# Runs once per page (guarded), from the sources panel's js_on_load with the script above.
+# A click on `a.nd-name` in an answer (its href `#name-<the name, url-encoded>`: the chat's
+# sanitiser keeps href, not data- attributes) puts the name in the hidden `#nd-name-open` box and
+# presses the hidden `#nd-name-go` button: the server opens the People tab on that name.
+NAME_CLICKS_JS = """
+if (!window.__newsdeskNames) {
+  window.__newsdeskNames = true;
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element ? event.target.closest("a.nd-name") : null;
+    if (!link) return;
+    const href = link.getAttribute("href") || "";
+    if (!href.startsWith("#name-")) return;
+    event.preventDefault();
+    const box = document.querySelector("#nd-name-open textarea, #nd-name-open input");
+    const go = document.querySelector("#nd-name-go");
+    if (!box || !go) return;
+    let name = "";
+    try { name = decodeURIComponent(href.slice(6)); } catch (e) { return; }
+    box.value = name;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    setTimeout(() => go.click(), 50);
   }, true);
 }
 """

@@ -3,7 +3,9 @@
 Everything that comes from an article (title, text, url, source, date) or from the reader is
 untrusted: it is escaped with `html.escape` before any markup is added around it, and a url
 becomes a link only when it is a plain http(s) url. Citation markers `[n]` become links to
-`#cite-<turn>-<n>`, the anchor placed at the cited quote inside the sources panel.
+`#cite-<turn>-<n>`, the anchor placed at the cited quote inside the sources panel. The names
+the cited articles name (people, organisations, places) become links `a.nd-name` that open
+the name's page in the People tab.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from newsdesk.core.types import Answer, Article, Citation, IndexStats, Passage
 
@@ -92,13 +94,14 @@ def pending_html() -> str:
     return '<div class="nd-answer nd-streaming"><em>Searching the archive\u2026</em></div>'
 
 
-def answer_html(answer: Answer, turn: int) -> str:
-    """The final answer for the chat: escaped text with clickable `[n]`, notices, refusal."""
+def answer_html(answer: Answer, turn: int, names: Sequence[tuple[str, str]] = ()) -> str:
+    """The final answer for the chat: escaped text with clickable `[n]` and names (`names`:
+    (name, type) of the cited articles), notices, refusal."""
     if answer.status == "refused":
         return refusal_html(answer, turn)
     if answer.status == "not_stated":
         return not_stated_html(answer, turn)
-    parts = [f'<div class="nd-answer">{_cited(answer.text, answer, turn)}</div>']
+    parts = [f'<div class="nd-answer">{_cited(answer.text, answer, turn, names)}</div>']
     parts.append(_followup_note(answer))
     if answer.citations:
         parts.append(
@@ -113,10 +116,62 @@ def answer_html(answer: Answer, turn: int) -> str:
     return "".join(parts)
 
 
-def _cited(text: str, answer: Answer, turn: int) -> str:
-    """`text` escaped, its `[n]` markers links to the passages `answer` cites."""
+def _cited(text: str, answer: Answer, turn: int, names: Sequence[tuple[str, str]] = ()) -> str:
+    """`text` escaped, its `[n]` markers links to the passages `answer` cites and its names
+    links to their pages."""
     titles = {c.n: c.passage.headline or c.passage.doc_id for c in answer.citations}
-    return _lines(linkify(esc(text), turn, titles))
+    out: list[str] = []
+    for part, name in name_parts(text, names):
+        if name is None:
+            out.append(linkify(esc(part), turn, titles))
+        else:
+            out.append(name_link(part, name))
+    return _lines("".join(out))
+
+
+MIN_NAME_CHARS = 2
+
+
+def name_parts(text: str, names: Sequence[tuple[str, str]]) -> list[tuple[str, str | None]]:
+    """`text` cut into (part, the name it writes or None): each name as written in full, and
+    a person's surname alone when no other name given ends with it ("Brown" for Gordon
+    Brown). Longer forms win; only whole words match."""
+    forms: dict[str, str] = {}
+    surnames: dict[str, set[str]] = {}
+    for name, kind in names:
+        if len(name) >= MIN_NAME_CHARS and name[:1].isalnum():
+            forms.setdefault(name, name)
+        parts = name.split()
+        if kind == "person" and len(parts) > 1 and len(parts[-1]) > MIN_NAME_CHARS:
+            surnames.setdefault(parts[-1], set()).add(name)
+    for surname, owners in surnames.items():
+        if len(owners) == 1:
+            forms.setdefault(surname, next(iter(owners)))
+    if not forms:
+        return [(text, None)]
+    pattern = re.compile(
+        r"(?<![\w'\u2019-])(?:"
+        + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+        + r")(?![\w-])"
+    )
+    out: list[tuple[str, str | None]] = []
+    at = 0
+    for m in pattern.finditer(text):
+        if m.start() > at:
+            out.append((text[at : m.start()], None))
+        out.append((m.group(0), forms[m.group(0)]))
+        at = m.end()
+    if at < len(text):
+        out.append((text[at:], None))
+    return out
+
+
+def name_link(written: str, name: str) -> str:
+    """A link opening `name`'s page, showing it as `written`."""
+    return (
+        f'<a class="nd-name" href="#name-{esc(quote(name, safe=""))}" data-name="{esc(name)}" '
+        f'title="{esc(name)}: quotes, roles and articles">{esc(written)}</a>'
+    )
 
 
 def _followup_note(answer: Answer) -> str:

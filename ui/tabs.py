@@ -7,6 +7,7 @@ callbacks only call the assistant and `ui.views`. Errors become a line in the pa
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -95,7 +96,16 @@ def show_timeline(assistant: Assistant, story_id: str | None, found: dict[str, S
         return views.empty_html(str(exc))
 
 
-def people_tab(assistant: Assistant) -> None:
+@dataclass(frozen=True)
+class PeopleTab:
+    """The People tab's widgets another part of the page fills (a name clicked in an answer)."""
+
+    query: Any
+    picker: Any
+    page: Any
+
+
+def people_tab(assistant: Assistant) -> PeopleTab:
     """The People tab, inside the page's `gr.Tabs`."""
     with gr.Tab("People", id="people", elem_id="nd-tab-people"):
         with gr.Row():
@@ -118,6 +128,7 @@ def people_tab(assistant: Assistant) -> None:
         for event in (query.submit, find.click):
             event(found, [query, kind], [picker, page], api_visibility="private")
         picker.input(picked, [picker], [page], api_visibility="private")
+    return PeopleTab(query, picker, page)
 
 
 def stories_tab(assistant: Assistant) -> None:
@@ -148,4 +159,11 @@ def stories_tab(assistant: Assistant) -> None:
         picker.input(picked, [picker, found_state], [page], api_visibility="private")
 
 
-__all__ = ["filter_names", "find_names", "find_stories", "people_tab", "stories_tab"]
+__all__ = [
+    "PeopleTab",
+    "filter_names",
+    "find_names",
+    "find_stories",
+    "people_tab",
+    "stories_tab",
+]

@@ -63,6 +63,19 @@ class NameTable:
             found = docs if found is None else found & docs
         return found or set()
 
+    def in_articles(self, doc_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(name, type) of every name the articles `doc_ids` name, most mentioned first."""
+        if not doc_ids:
+            return []
+        marks = ",".join("?" * len(doc_ids))
+        rows = self._conn.execute(
+            "SELECT p.name, p.type, SUM(p.mentions) AS n FROM people p "
+            f"JOIN articles a ON a.content_hash=p.content_hash WHERE a.doc_id IN ({marks}) "
+            "GROUP BY p.name, p.type ORDER BY n DESC, p.name",
+            tuple(doc_ids),
+        ).fetchall()
+        return [(str(name), str(kind)) for name, kind, _ in rows]
+
     def roles(self, name: str) -> list[tuple[str, int]]:
         """The descriptions articles give `name` ("chancellor", "UK chancellor"), each as its
         articles most often write it, with how many texts give it, most first (none for an
