@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from newsdesk.core.config import Settings
-from newsdesk.core.text import content_terms, split_sentences
+from newsdesk.core.text import split_sentences
 from newsdesk.core.types import Entity
 from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_model_path
 from newsdesk.nlp import Recognizer, load_recognizer
@@ -297,11 +297,10 @@ def group(ledger: Ledger, model: str) -> StoriesReport:
     if table.current() == fingerprint:
         return report
     texts: list[StoryInput] = []
-    for key, title, published, vectors, names in table.inputs(model, LEAD_SENTENCES):
+    for key, _, published, vectors, names in table.inputs(model, LEAD_SENTENCES):
         lead = lead_vector(vectors)
-        if lead is not None:  # the headline's words count as names: "TEXACO", "Yukos"
-            marks = names | {f"title:{term}" for term in content_terms(title)}
-            texts.append(StoryInput(key, lead, _day(published), frozenset(marks)))
+        if lead is not None:
+            texts.append(StoryInput(key, lead, _day(published), frozenset(names)))
     members = group_stories(texts)
     with ledger.transaction():
         table.replace(fingerprint, ((m.key, m.story_id, m.centrality) for m in members))

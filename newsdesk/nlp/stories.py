@@ -6,34 +6,37 @@ for every text and needs no model of its own:
 
 - **what it says first**: the mean of the embeddings of its lead sentences (news puts the
   story in its first sentences; later paragraphs wander into background);
-- **who and what it names**: its people, organisations and places (`newsdesk.nlp.people`)
-  and its headline's words, of which only those rare in the archive count ("Yukos" ties two
-  reports, "U.S." and "qtr" do not);
+- **who and what it names**: its people, organisations and places (`newsdesk.nlp.people`),
+  of which only those rare in the archive count ("Yukos" ties two reports, "U.S." does not),
+  each weighed by its rarity (inverse document frequency);
 - **when**: two dated reports further apart than `gap` days are never linked directly (a
   long affair still forms one story through the reports between).
 
-Two texts are linked when their leads are close (cosine >= `link`) and they share a rare
-name: lead similarity alone chains the archive's templated items (every "4th qtr net"
-report reads like the next, and only the headline's company name tells them apart). Links
-are taken strongest first; two single reports join on their link alone, and a link joins
-larger groups only while their centroids are still alike (>= `merge`), so one story cannot
-drift into the next through a chain of neighbours. The result is deterministic for a given
-archive.
+Two texts are linked when the cosine of their leads plus the share of their names they have
+in common (the weighted Jaccard of their rare names, 0 to 1) reaches `link`, and they share
+at least one: lead similarity alone chains the archive's templated items (every "4th qtr
+net" report reads like the next; only the company named tells them apart). Headline words
+are not names: in wire copy they are the template ("ISSUES EUROBOND", "3RD QTR NET") and tied
+unrelated reports. Links are taken strongest first; two single reports join on their link
+alone, and a link joins larger groups only while their centroids are still alike (>=
+`merge`), so one story cannot drift into the next through a chain of neighbours. The result
+is deterministic for a given archive.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-STORY_VERSION = "5"
+STORY_VERSION = "6"  # 6: cosine + shared names, no headline words
 LEAD_SENTENCES = 5  # a text's vector is the mean of its first sentences'
 NEIGHBOURS = 20  # each text is compared with its nearest texts only
-LINK = 0.65  # leads this close link when the texts share a rare name
+LINK = 0.80  # lead cosine + weighted share of rare names that links two texts
 MERGE = 0.70  # two groups join only while their centroids are this close
 GAP_DAYS = 3  # dated reports further apart are not linked directly
 RARE_SHARE = 0.02  # a name in more than this share of texts ties nothing ...
@@ -126,6 +129,24 @@ def _rare_names(texts: Sequence[StoryInput]) -> list[frozenset[str]]:
     return [frozenset(name for name in t.names if df[name] <= limit) for t in texts]
 
 
+def _name_weights(names: Sequence[frozenset[str]]) -> dict[str, float]:
+    """Each name's inverse document frequency, log(N / texts naming it): "Yukos" weighs
+    much, a name in half the texts little."""
+    df = Counter(name for found in names for name in found)
+    n = len(names)
+    return {name: math.log(n / k) + 1e-3 for name, k in df.items()}
+
+
+def _shared(a: frozenset[str], b: frozenset[str], weight: dict[str, float]) -> float:
+    """How much of what two texts name they share: the weighted Jaccard of their names,
+    0 (nothing in common) to 1 (the same names)."""
+    both = a & b
+    if not both:
+        return 0.0
+    union = sum(weight[x] for x in a | b)
+    return sum(weight[x] for x in both) / union if union > 0 else 0.0
+
+
 def group_stories(
     texts: Sequence[StoryInput],
     *,
@@ -144,17 +165,20 @@ def group_stories(
     groups = _Groups(vectors)
     if len(texts) > 1:
         names = _rare_names(texts)
+        weight = _name_weights(names)
         idx, sim = _neighbours(vectors, neighbours)
         links: set[tuple[float, int, int]] = set()
         for i in range(len(texts)):
             for j, s in zip(idx[i].tolist(), sim[i].tolist(), strict=True):
-                if s < link:
-                    break
+                if s + 1.0 < link:
+                    break  # sorted: no later neighbour can reach it
                 di, dj = texts[i].day, texts[j].day
                 if di is not None and dj is not None and abs(di - dj) > gap:
                     continue
-                if names[i] & names[j]:
-                    links.add((round(s, 6), min(i, j), max(i, j)))
+                shared = _shared(names[i], names[j], weight)
+                if shared > 0 and s + shared >= link:  # lead alike alone chains templates
+                    score = s + shared
+                    links.add((round(score, 6), min(i, j), max(i, j)))
         for _, i, j in sorted(links, key=lambda e: (-e[0], e[1], e[2])):
             a, b = groups.find(i), groups.find(j)
             if a == b:
