@@ -4,13 +4,16 @@ gates name. One definition for both::
     MODE.METRIC         hybrid.mrr@10, bm25.hit@1, dense.multi_all@10, hybrid.latency_p50_ms
     MODE.TYPE.METRIC    hybrid.multi.recall@10, bm25.single.hit@1 (answerable types only)
     answers.METRIC      answers.keyword_recall, answers.refusal_rate, answers.latency_p95_ms
+    answers.INTENT.METRIC   answers.timeline.keyword_recall, answers.quote.citation_precision
 
 Retrieval metrics are cut at k, the retrieval depth (`newsdesk eval --k`, default 10): hit@1,
 hit@5 and hit@k (cut-offs up to k), recall@k, mrr@k, ndcg@k, and multi_all@k (the share of
 multi questions with every relevant article in the top k). `answers.refusal_rate` is the share
 of null questions not answered (refused, or "not stated" with the closest evidence),
 `answers.false_refusal_rate` that of answerable ones. A non-answer earns no keyword recall and
-no citation precision.
+no citation precision. The INTENT figures cover the questions `ask` reads as asking for a
+list (retriever/intent.py: quote, who_said, timeline), read from the question after the
+follow-up rewriting; null when a file holds none.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ ANSWERS = "answers"
 TYPES = QUESTION_TYPES[:2]  # the answerable question types, which have figures of their own
 LATENCY = ("latency_p50_ms", "latency_p95_ms")
 ANSWER_METRICS = ("keyword_recall", "citation_precision", "refusal_rate", "false_refusal_rate")
+INTENTS = ("quote", "who_said", "timeline")  # the listed answers (not "plain")
+INTENT_METRICS = ("keyword_recall", "citation_precision")
 LOWER_IS_BETTER = frozenset({"false_refusal_rate", *LATENCY})
 
 
@@ -55,7 +60,7 @@ class FigureName:
 
     scope: str  # a retrieval mode, or "answers"
     metric: str
-    qtype: str = ""  # a question type, for a figure over the questions of that type only
+    qtype: str = ""  # a question type (or, for answers, an intent): its questions only
 
     def __str__(self) -> str:
         return ".".join(p for p in (self.scope, self.qtype, self.metric) if p)
@@ -76,6 +81,7 @@ def figure_names(modes: Sequence[str], k: int, *, answers: bool) -> list[FigureN
     ]
     if answers:
         names += [FigureName(ANSWERS, metric) for metric in (*ANSWER_METRICS, *LATENCY)]
+        names += [FigureName(ANSWERS, m, intent) for intent in INTENTS for m in INTENT_METRICS]
     return names
 
 
@@ -87,10 +93,16 @@ def parse_name(text: str, *, k: int = 10) -> FigureName:
     scope, metric = parts[0], parts[-1]
     qtype = parts[1] if len(parts) == 3 else ""
     if scope == ANSWERS:
+        if qtype:
+            if qtype not in INTENTS or metric not in INTENT_METRICS:
+                raise EvalError(
+                    f"unknown answer figure {text.strip()!r}; use answers.INTENT.METRIC with "
+                    f"INTENT one of {', '.join(INTENTS)} and METRIC {' or '.join(INTENT_METRICS)}"
+                )
+            return FigureName(scope, metric, qtype)
         known: tuple[str, ...] = (*ANSWER_METRICS, *LATENCY)
-        if qtype or metric not in known:
-            wrong = ".".join(parts[1:])
-            raise EvalError(f"unknown answer metric {wrong!r}; use one of {', '.join(known)}")
+        if metric not in known:
+            raise EvalError(f"unknown answer metric {metric!r}; use one of {', '.join(known)}")
         return FigureName(scope, metric)
     if scope not in MODES:
         raise EvalError(f"unknown mode {scope!r}; use {', '.join(MODES)} or {ANSWERS}")

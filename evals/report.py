@@ -34,6 +34,7 @@ from newsdesk.evals.metrics import (
 )
 from newsdesk.evals.names import (
     ANSWERS,
+    INTENTS,
     LATENCY,
     TYPES,
     FigureName,
@@ -91,6 +92,7 @@ class QuestionResult:
                 "citation_precision": a.citation_precision,
                 "latency_ms": a.latency_ms,
                 "notice": a.notice,
+                "intent": a.intent,
             }
         return row
 
@@ -219,6 +221,14 @@ def _answer_figures(
         "false_refusal_rate": mean_or_none(float(a.refused) for q, a in results if q.answerable),
     }
     figures: Figures = {FigureName(ANSWERS, name): v for name, v in values.items()}
+    for intent in INTENTS:  # the questions answered with a list: quotes, a timeline
+        asked = [a for q, a in results if q.answerable and a.intent == intent]
+        figures[FigureName(ANSWERS, "keyword_recall", intent)] = mean_or_none(
+            a.keyword_recall for a in asked
+        )
+        figures[FigureName(ANSWERS, "citation_precision", intent)] = mean_or_none(
+            a.citation_precision for a in asked
+        )
     return figures | _latency(ANSWERS, [a.latency_ms for _, a in results])
 
 

@@ -22,6 +22,7 @@ from newsdesk.core.types import Answer, Article, ArticleHit, Mode, Status
 from newsdesk.evals.metrics import all_found, citation_precision, keyword_recall
 from newsdesk.evals.questions import EvalQuestion
 from newsdesk.retriever.answering import Retrieval
+from newsdesk.retriever.intent import read_intent
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class AnswerResult:
     citation_precision: float | None
     latency_ms: float
     notice: str = ""
+    intent: str = "plain"  # what `ask` read the question as asking for (retriever/intent.py)
 
     @property
     def refused(self) -> bool:
@@ -262,4 +264,5 @@ def _answer_result(
         ),
         latency_ms=latency_ms,
         notice=answer.notice,
+        intent=read_intent(answer.standalone_question or q.question).kind,
     )

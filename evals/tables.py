@@ -3,7 +3,18 @@ block per question file, then the pooled figures when there are several files.""
 
 from __future__ import annotations
 
-from newsdesk.evals.names import ANSWER_METRICS, ANSWERS, LATENCY, TYPES, FigureName, mode_metrics
+from collections import Counter
+
+from newsdesk.evals.names import (
+    ANSWER_METRICS,
+    ANSWERS,
+    INTENT_METRICS,
+    INTENTS,
+    LATENCY,
+    TYPES,
+    FigureName,
+    mode_metrics,
+)
 from newsdesk.evals.report import POOLED, EvalReport, EvalSummary
 
 
@@ -47,6 +58,20 @@ def _type_rows(report: EvalReport) -> list[list[str]]:
 def _answer_rows(report: EvalReport) -> list[list[str]]:
     rows = [[name, _fmt(report.figure(FigureName(ANSWERS, name)))] for name in ANSWER_METRICS]
     rows += [[_latency_label(n), _fmt(report.figure(FigureName(ANSWERS, n)), 1)] for n in LATENCY]
+    asked = Counter(
+        row.answer.intent
+        for row in report.per_question
+        if row.answer is not None and row.question.answerable
+    )
+    for intent in INTENTS:  # listed answers (quotes, timelines), when the file holds such
+        if asked[intent]:
+            rows += [
+                [
+                    f"{intent} ({asked[intent]}): {m}",
+                    _fmt(report.figure(FigureName(ANSWERS, m, intent))),
+                ]
+                for m in INTENT_METRICS
+            ]
     return rows
 
 

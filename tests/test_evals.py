@@ -386,7 +386,11 @@ def test_json_keys_table_and_markdown(tmp_path: Path, capsys: pytest.CaptureFixt
     assert {name for name in metrics if name.startswith("answers.")} == {
         "answers.keyword_recall", "answers.citation_precision", "answers.refusal_rate",
         "answers.false_refusal_rate", "answers.latency_p50_ms", "answers.latency_p95_ms",
+        *(f"answers.{i}.{m}" for i in ("quote", "who_said", "timeline")
+          for m in ("keyword_recall", "citation_precision")),
     }  # fmt: skip
+    # no question here asks for quotes or a timeline: those figures cannot be measured
+    assert metrics["answers.timeline.keyword_recall"] is None
     assert "hybrid.multi.recall@10" in metrics and "hybrid.single.hit@1" in metrics
     row = report["per_question"][0]
     assert {"id", "question", "type", "relevant", "modes", "answer"} <= set(row)
@@ -648,3 +652,41 @@ def test_eval_command_over_the_sample_archive(sample_index: Path, tmp_path: Path
 
     bad = newsdesk("eval", "--questions", "x", "--modes", "bm25,fuzzy")
     assert bad.returncode == 2 and "unknown mode(s) fuzzy" in bad.stderr
+
+
+def test_questions_asking_for_a_list_get_figures_of_their_own(tmp_path: Path) -> None:
+    """Quote and timeline questions (as `ask` reads them) are scored apart too, and gated by
+    answers.INTENT.METRIC."""
+    timeline = "How did the Texaco bankruptcy unfold?"
+    quote = "What did Gordon Brown say about pensions?"
+    questions = [
+        EvalQuestion("t1", timeline, ("a", "b"), "multi", "", ("Chapter 11", "bond")),
+        EvalQuestion("p1", quote, ("c",), "single", "", ("pensions",)),
+        EvalQuestion("s1", "question s1?", ("d",), "single", "", ("42",)),
+    ]
+    answers = {
+        timeline: ("1987-04-12: Chapter 11 [1]\n1987-04-20: a deal [2]", ["a", "x"], False),
+        quote: ("Gordon Brown, 2005-01-01: \u201cpensions rise\u201d [1]", ["c"], False),
+        "question s1?": ("It was 42 [1].", ["d"], False),
+    }
+    rankings = {(x.question, "hybrid"): list(x.relevant) for x in questions}
+    double = ArchiveDouble(["a", "b", "c", "d", "x"], rankings, answers)
+    report = build_report(run_questions(double, questions, modes=["hybrid"], answers=True))
+    assert report.figure("answers.timeline.keyword_recall") == pytest.approx(0.5)
+    assert report.figure("answers.timeline.citation_precision") == pytest.approx(0.5)
+    assert report.figure("answers.quote.keyword_recall") == pytest.approx(1.0)
+    assert report.figure("answers.who_said.keyword_recall") is None
+    assert [r.answer.intent for r in report.per_question if r.answer] == [
+        "timeline",
+        "quote",
+        "plain",
+    ]
+    table = format_table(report)
+    assert "timeline (1): keyword_recall" in table and "who_said (" not in table
+    assert parse_name("answers.timeline.citation_precision") == FigureName(
+        "answers", "citation_precision", "timeline"
+    )
+    with pytest.raises(EvalError, match="answers.INTENT.METRIC"):
+        parse_name("answers.plain.keyword_recall")
+    assert failures(report, parse_thresholds(["answers.timeline.keyword_recall=0.5"])) == []
+    assert failures(report, parse_thresholds(["answers.timeline.keyword_recall=0.6"]))
