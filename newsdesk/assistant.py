@@ -29,7 +29,7 @@ from newsdesk.retriever.outcomes import judge
 from newsdesk.retriever.quotations import QuoteHit, compose_quotes, quoted_phrase, topical_quotes
 from newsdesk.retriever.refusal import is_answerable
 from newsdesk.retriever.search import Searcher
-from newsdesk.retriever.stories import Story, Timeline, compose_timeline, within
+from newsdesk.retriever.stories import Story, Timeline, affair, compose_timeline, within
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,9 @@ class Assistant:
                 1.0 / (rank + 1) for rank, d in enumerate(ranked) if d in held
             )
         best = max(stories, key=lambda s: votes[s.story_id])  # ties: the better-ranked story
-        return self.archive.timeline(best)
+        # the found stories' reports that name the best one's main names join its timeline
+        names = self.archive.names_by_article([a.doc_id for s in stories for a in s.articles])
+        return self.archive.timeline(affair(best, stories, names))
 
     # ------------------------------------------------------------ archive facts
     def stats(self) -> IndexStats:

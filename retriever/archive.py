@@ -103,6 +103,10 @@ class Archive:
         """(name, type) of the names the articles `doc_ids` name, most mentioned first."""
         return self._readers.ledger().names.in_articles(list(dict.fromkeys(doc_ids)))
 
+    def names_by_article(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
+        """doc_id -> the people and organisations it names."""
+        return self._readers.ledger().names.by_article(list(dict.fromkeys(doc_ids)))
+
     def named_doc_ids(self, names: tuple[str, ...]) -> frozenset[str]:
         """The doc_ids of the articles naming every one of `names`."""
         return frozenset(self._readers.ledger().names.doc_ids(names))

@@ -5,7 +5,8 @@
 - a year, month or day after a preposition: "in 2005", "during March 2005", "on 3 March 2005";
   a month with a year needs no preposition ("March 2005 results");
 - open ranges: "since 2004", "after June 2004", "before 2005", "until May 2005";
-- closed ranges: "between 2003 and 2005", "from March to June 2005";
+- closed ranges: "between 2003 and 2005", "from March to June 2005", "between late March
+  and mid-April 1987" (early, mid and late stand for the whole month, as after "in");
 - relative dates, counted back from `today` (the archive's latest date): "yesterday", "today",
   "this week", "last week" (the previous Monday-Sunday week), "this/last month",
   "this/last year", "in March" / "last March" (the most recent March before the current
@@ -68,6 +69,9 @@ _PERIOD = (
     rf"|{_ANY_MONTH}\s+{_DAY},?\s+{_YEAR}|{_ANY_MONTH}\s+(?:of\s+)?{_YEAR}|{_YEAR})"
 )
 _MONTH_ONLY = rf"(?:{_FULL_MONTH}|{_ANY_MONTH}(?=\s+{_YEAR}))"
+# "late March", "mid-April": the whole month. Reports trail events (mid-March car sales are
+# reported on March 24), so a finer reading (days 21-31, 11-20) loses the reports asked for.
+_PART = r"(?:early\s+|late\s+|mid-?\s*)?"
 _N_WORDS = (
     r"(?:\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|few"
     r"|couple of|several)"
@@ -77,8 +81,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "range",
         re.compile(
-            rf"\b(?:between|from)\s+(?P<a>{_PERIOD}|{_MONTH_ONLY})\s+(?:and|to|until|till|through"
-            rf"|-)\s+(?P<b>{_PERIOD})",
+            rf"\b(?:between|from)\s+{_PART}(?P<a>{_PERIOD}|{_MONTH_ONLY})\s+(?:and|to"
+            rf"|until|till|through|-)\s+{_PART}(?P<b>{_PERIOD})",
             re.I,
         ),
     ),
@@ -101,7 +105,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "in",
         re.compile(
-            rf"\b(?:in|during|throughout|on)\s+(?:early\s+|late\s+|mid-?\s*)?(?P<p>{_PERIOD})",
+            rf"\b(?:in|during|throughout|on)\s+{_PART}(?P<p>{_PERIOD})",
             re.I,
         ),
     ),

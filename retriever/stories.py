@@ -10,7 +10,8 @@ undated reports are listed apart, never placed by guess.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from newsdesk.core.text import content_terms, readable_title, split_sentences
@@ -116,13 +117,68 @@ def every_story(rows: Iterable[StoryArticle]) -> list[Story]:
     return found
 
 
+CORE_NAMES = 2  # an affair is told by the reports naming its story's main names
+
+
+def core_names(story: Story, names_of: Mapping[str, set[str]], limit: int = CORE_NAMES) -> set[str]:
+    """The names most of `story`'s reports name (at least half of them), at most `limit`,
+    the most named first: "Texaco" and "Pennzoil" for their legal battle."""
+    counts = Counter(n for a in story.articles for n in names_of.get(a.doc_id, ()))
+    half = len(story.articles) / 2
+    ranked = sorted((n for n, c in counts.items() if c >= half), key=lambda n: (-counts[n], n))
+    return set(ranked[:limit])
+
+
+def affair(story: Story, others: Sequence[Story], names_of: Mapping[str, set[str]]) -> Story:
+    """`story` with the reports of `others` that name all its core names: one affair told
+    over several stories (a takeover fight runs for weeks, its stories days apart). `others`
+    are the stories of the articles a question found; the result keeps `story`'s id and
+    headline, its reports in date order (undated last)."""
+    core = core_names(story, names_of)
+    if not core:
+        return story
+    held = {a.doc_id for a in story.articles}
+    joined = list(story.articles)
+    for other in others:
+        if other.story_id == story.story_id:
+            continue
+        for article in other.articles:
+            if article.doc_id not in held and core <= names_of.get(article.doc_id, set()):
+                joined.append(article)
+                held.add(article.doc_id)
+    if len(joined) == len(story.articles):
+        return story
+    joined.sort(key=lambda a: (not a.published, a.published, a.doc_id))
+    return replace(story, articles=tuple(joined))
+
+
 def lead_sentence(text: str) -> tuple[int, int] | None:
     """The span of the first sentence of `text` worth a line: a whole sentence (ending as
     one) rather than a dateline or a heading fragment, if the text has one."""
-    spans = [(s, e) for s, e in split_sentences(text) if e - s >= MIN_LEAD_CHARS]
+    spans = [(s, e) for s, e in _rejoined(text, split_sentences(text)) if e - s >= MIN_LEAD_CHARS]
     whole = [(s, e) for s, e in spans if text[s:e].rstrip()[-1:] in _SENTENCE_ENDS]
     found = whole or spans
     return found[0] if found else None
+
+
+def _rejoined(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` with a sentence cut at one line break put back together: wire copy wraps
+    "Financier Carl Lindner, who holds a / 16.2 pct stake in ..." on a short line, and the
+    splitter takes the short line for a heading. A piece ending in a small word or a comma,
+    or followed by one opening in lower case, a digit or a bracket, goes on."""
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if out:
+            ps, pe = out[-1]
+            gap = text[pe:s]
+            head = text[s : s + 1]
+            tail = text[pe - 1 : pe]
+            goes_on = tail.islower() or tail == "," or head.islower() or head in "0123456789("
+            if gap.count("\n") == 1 and not gap.strip() and goes_on:
+                out[-1] = (ps, e)
+                continue
+        out.append((s, e))
+    return out
 
 
 def build_timeline(story: Story, text_of: Callable[[str], str | None]) -> Timeline:

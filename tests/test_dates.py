@@ -37,6 +37,11 @@ D = date
         ("Sales until May 2005", None, D(2005, 5, 31)),
         ("Between 2003 and 2004, what happened?", D(2003, 1, 1), D(2004, 12, 31)),
         ("From March to June 2004", D(2004, 3, 1), D(2004, 6, 30)),
+        ("How did it go from March to late April 2004?", D(2004, 3, 1), D(2004, 4, 30)),
+        # a part of a month is the whole month: the reports of mid-March come out later
+        ("between late March and mid-April 2004", D(2004, 3, 1), D(2004, 4, 30)),
+        ("from early March to mid June 2004", D(2004, 3, 1), D(2004, 6, 30)),
+        ("What happened in late February 2005?", D(2005, 2, 1), D(2005, 2, 28)),
         ("What happened this year?", D(2005, 1, 1), TODAY),
         ("Who won last year?", D(2004, 1, 1), D(2004, 12, 31)),
         ("this month's figures", D(2005, 4, 1), TODAY),

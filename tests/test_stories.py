@@ -45,6 +45,27 @@ def test_reports_of_one_event_join_and_look_alikes_without_a_shared_name_do_not(
     assert found["flash"] == story_id("flash")  # named after its earliest report
 
 
+def test_sharing_more_of_their_names_links_reports_that_read_less_alike() -> None:
+    def at(cos: float) -> tuple[np.ndarray, np.ndarray]:
+        return unit(1, 0, 0), unit(cos, float(np.sqrt(1 - cos * cos)), 0)
+
+    a, b = at(0.6)
+    c, d = at(0.6)
+    found = stories_of(
+        [
+            # a follow-up written differently, about the same two parties
+            text("bid", a, 100, "taft broadcasting", "dudley taft"),
+            text("rejected", b, 101, "taft broadcasting", "dudley taft"),
+            # two items of one template: one shared word, each its own issuer and bank
+            text("bond1", c, 100, "eurobond", "nomura", "norway", "ecsc"),
+            text("bond2", d, 100, "eurobond", "hutton", "disney", "tesco"),
+            text("bond3", unit(0, 0, 1), 100, "eurobond"),
+        ]
+    )
+    assert found["bid"] == found["rejected"]
+    assert found["bond1"] != found["bond2"]
+
+
 def test_dated_reports_far_apart_link_only_through_the_reports_between() -> None:
     v = unit(1, 0, 0)
     apart = stories_of([text("a", v, 100, "yukos"), text("b", v, 116, "yukos")])
@@ -242,3 +263,32 @@ def test_eval_scores_story_grouping_against_labelled_pairs(
     assert main(args) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pairs.jsonl:1" in err[0]
+
+
+def test_an_affair_told_over_several_stories_is_one_timeline() -> None:
+    from newsdesk.retriever.stories import Story, affair, core_names, lead_sentence
+    from newsdesk.store.stories import StoryArticle
+
+    def story(sid: str, *docs: tuple[str, str]) -> Story:
+        return Story(sid, sid, tuple(StoryArticle(sid, d, d, "", p, 1.0) for d, p in docs))
+
+    battle = story("s1", ("a", "1987-04-13"), ("b", "1987-04-14"))
+    earlier = story("s2", ("c", "1987-03-30"), ("d", "1987-03-31"))
+    names = {
+        "a": {"Texaco", "Pennzoil", "Getty"},
+        "b": {"Texaco", "Pennzoil"},
+        "c": {"Texaco", "Pennzoil"},  # the same battle, two weeks before
+        "d": {"Texaco"},  # Texaco's quarterly results: not the battle
+    }
+    assert core_names(battle, names) == {"Texaco", "Pennzoil"}
+    joined = affair(battle, [battle, earlier], names)
+    assert joined.story_id == "s1"
+    assert [a.doc_id for a in joined.articles] == ["c", "a", "b"]  # in date order
+    assert affair(battle, [battle], names) == battle
+    # a wire lede the splitter cut at a short wrapped line is read whole
+    wire = (
+        "Financier Carl Lindner, who holds a\n16.2 pct stake in Taft Broadcasting Co, told "
+        "the\nSecurities and Exchange Commission he may seek control.\n    Lindner said more."
+    )
+    s, e = lead_sentence(wire) or (0, 0)
+    assert wire[s:e].startswith("Financier Carl Lindner") and wire[s:e].endswith("control.")

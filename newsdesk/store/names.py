@@ -76,6 +76,22 @@ class NameTable:
         ).fetchall()
         return [(str(name), str(kind)) for name, kind, _ in rows]
 
+    def by_article(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
+        """doc_id -> the people and organisations it names, for each of `doc_ids`."""
+        if not doc_ids:
+            return {}
+        marks = ",".join("?" * len(doc_ids))
+        rows = self._conn.execute(
+            "SELECT a.doc_id, p.name FROM people p "
+            f"JOIN articles a ON a.content_hash=p.content_hash WHERE a.doc_id IN ({marks}) "
+            "AND p.type IN ('person', 'org')",
+            tuple(doc_ids),
+        ).fetchall()
+        out: dict[str, set[str]] = {d: set() for d in doc_ids}
+        for doc_id, name in rows:
+            out[str(doc_id)].add(str(name))
+        return out
+
     def roles(self, name: str) -> list[tuple[str, int]]:
         """The descriptions articles give `name` ("chancellor", "UK chancellor"), each as its
         articles most often write it, with how many texts give it, most first (none for an
