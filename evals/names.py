@@ -20,16 +20,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import get_args
 
 from newsdesk.core.errors import EvalError
 from newsdesk.core.types import MODES
 from newsdesk.evals.questions import QUESTION_TYPES
+from newsdesk.retriever.intent import IntentKind
 
 ANSWERS = "answers"
 TYPES = QUESTION_TYPES[:2]  # the answerable question types, which have figures of their own
 LATENCY = ("latency_p50_ms", "latency_p95_ms")
 ANSWER_METRICS = ("keyword_recall", "citation_precision", "refusal_rate", "false_refusal_rate")
-INTENTS = ("quote", "who_said", "timeline")  # the listed answers (not "plain")
+INTENTS = tuple(k for k in get_args(IntentKind) if k != "plain")  # the listed answers
 INTENT_METRICS = ("keyword_recall", "citation_precision")
 LOWER_IS_BETTER = frozenset({"false_refusal_rate", *LATENCY})
 

@@ -250,7 +250,8 @@ class Assistant:
 
     def timeline(self, query: str, *, k: int | None = None) -> Timeline | None:
         """The timeline of the story `query` asks about: of the stories of the best matching
-        articles, the one they favour most (each article votes 1/rank for its story);
+        articles, the one they favour most (each article votes 1/rank for its story), with
+        the reports of the others that name its core names (`retriever.stories.affair`);
         None when nothing matches or the archive has no stories yet."""
         r = self.retrieve(query, k=k)
         return None if r.refused else self._timeline_of(r)

@@ -121,11 +121,16 @@ CORE_NAMES = 2  # an affair is told by the reports naming its story's main names
 
 
 def core_names(story: Story, names_of: Mapping[str, set[str]], limit: int = CORE_NAMES) -> set[str]:
-    """The names most of `story`'s reports name (at least half of them), at most `limit`,
-    the most named first: "Texaco" and "Pennzoil" for their legal battle."""
+    """The names at least half of `story`'s reports name, and two of them at least: "Texaco"
+    and "Pennzoil" for their legal battle. At most `limit`, the most named first; when more
+    tie for the last place, none of them (a guess between equals would pick by spelling).
+    None for a story of one report: one report does not tell what its story is about."""
     counts = Counter(n for a in story.articles for n in names_of.get(a.doc_id, ()))
-    half = len(story.articles) / 2
-    ranked = sorted((n for n, c in counts.items() if c >= half), key=lambda n: (-counts[n], n))
+    floor = max(2.0, len(story.articles) / 2)
+    ranked = sorted((n for n, c in counts.items() if c >= floor), key=lambda n: -counts[n])
+    if len(ranked) > limit and counts[ranked[limit]] == counts[ranked[limit - 1]]:
+        cut = counts[ranked[limit - 1]]
+        ranked = [n for n in ranked if counts[n] > cut]
     return set(ranked[:limit])
 
 
@@ -165,16 +170,16 @@ def _rejoined(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, in
     """`spans` with a sentence cut at one line break put back together: wire copy wraps
     "Financier Carl Lindner, who holds a / 16.2 pct stake in ..." on a short line, and the
     splitter takes the short line for a heading. A piece ending in a small word or a comma,
-    or followed by one opening in lower case, a digit or a bracket, goes on."""
+    or followed by one opening in lower case, a digit or a bracket, goes on; never across
+    a sentence end or into an indented line (a wire paragraph)."""
     out: list[tuple[int, int]] = []
     for s, e in spans:
         if out:
             ps, pe = out[-1]
-            gap = text[pe:s]
             head = text[s : s + 1]
             tail = text[pe - 1 : pe]
             goes_on = tail.islower() or tail == "," or head.islower() or head in "0123456789("
-            if gap.count("\n") == 1 and not gap.strip() and goes_on:
+            if text[pe:s] == "\n" and tail not in _SENTENCE_ENDS and goes_on:
                 out[-1] = (ps, e)
                 continue
         out.append((s, e))
@@ -254,9 +259,11 @@ __all__ = [
     "Story",
     "Timeline",
     "TimelineEntry",
+    "affair",
     "build_timeline",
     "collect_stories",
     "compose_timeline",
+    "core_names",
     "every_story",
     "lead_sentence",
     "spread",

@@ -72,6 +72,14 @@ def test_a_surname_the_model_missed_or_mislabelled_is_the_person() -> None:
     for e in coreferred(text, model):
         assert text[e.start : e.end] == e.text
     assert ("Tommy Haas", "person", 2) in named(coreferred(text, model))
+    # a surname that is also a month is never spread, and a date stays a date
+    text = "Theresa May spoke. Sales rose in May, May said."
+    month = text.index("May,")
+    model = [Entity(0, 11, "PERSON", "Theresa May"), Entity(month, month + 3, "DATE", "May")]
+    assert [(e.text, e.label) for e in coreferred(text, model)] == [
+        ("Theresa May", "PERSON"),
+        ("May", "DATE"),
+    ]
 
 
 STORIES = {

@@ -64,6 +64,11 @@ def test_sharing_more_of_their_names_links_reports_that_read_less_alike() -> Non
     )
     assert found["bid"] == found["rejected"]
     assert found["bond1"] != found["bond2"]
+    # the same one name, leads about other things: not a story
+    apart = stories_of(
+        [text("x", unit(1, 0, 0), 100, "texaco"), text("y", unit(0, 1, 0), 100, "texaco")]
+    )
+    assert apart["x"] != apart["y"]
 
 
 def test_dated_reports_far_apart_link_only_through_the_reports_between() -> None:
@@ -285,6 +290,12 @@ def test_an_affair_told_over_several_stories_is_one_timeline() -> None:
     assert joined.story_id == "s1"
     assert [a.doc_id for a in joined.articles] == ["c", "a", "b"]  # in date order
     assert affair(battle, [battle], names) == battle
+    lone = story("s3", ("e", "1987-04-01"))
+    assert core_names(lone, {"e": {"Texaco"}}) == set()  # one report: no core to follow
+    # three names tie for two places: none is guessed between them
+    tied = story("s4", ("f", "1987-04-01"), ("g", "1987-04-02"))
+    assert core_names(tied, {"f": {"A", "B", "C"}, "g": {"A", "B", "C"}}) == set()
+    assert core_names(tied, {"f": {"A", "B", "C"}, "g": {"A", "B"}}) == {"A", "B"}
     # a wire lede the splitter cut at a short wrapped line is read whole
     wire = (
         "Financier Carl Lindner, who holds a\n16.2 pct stake in Taft Broadcasting Co, told "
@@ -292,3 +303,7 @@ def test_an_affair_told_over_several_stories_is_one_timeline() -> None:
     )
     s, e = lead_sentence(wire) or (0, 0)
     assert wire[s:e].startswith("Financier Carl Lindner") and wire[s:e].endswith("control.")
+    # but a sentence's end, or an indented wire paragraph, is never run on
+    wire = "Texaco lost its appeal in a ruling today.\n    1987 earnings will fall, it said."
+    s, e = lead_sentence(wire) or (0, 0)
+    assert wire[s:e] == "Texaco lost its appeal in a ruling today."

@@ -210,6 +210,10 @@ def test_names_of_the_cited_articles_become_links_to_their_pages() -> None:
     assert links[0]["href"] == "#name-Gordon%20Brown"
     assert tree.plain.count("Browning") == 1 and tree.plain.count("[1]") == 1
     assert render.name_parts("no names here", []) == [("no names here", None)]
+    # a "name" of digits never splits a citation marker
+    c12 = tuple(Citation(n, passage(0, 100), "") for n in range(1, 13))
+    tree = assert_inert(render.answer_html(answer("Rose 12 pct. [12]", c12), 2, [("12", "org")]))
+    assert [a["href"] for t, a in tree.tags if t == "a"] == ["#cite-2-12"]
 
 
 @pytest.mark.parametrize("payload", ['Al"><script>alert(1)</script>', "O'Neil <b>x</b>"])

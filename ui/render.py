@@ -139,7 +139,7 @@ def name_parts(text: str, names: Sequence[tuple[str, str]]) -> list[tuple[str, s
     forms: dict[str, str] = {}
     surnames: dict[str, set[str]] = {}
     for name, kind in names:
-        if len(name) >= MIN_NAME_CHARS and name[:1].isalnum():
+        if len(name) >= MIN_NAME_CHARS and name[:1].isalpha():  # not "12": a [12] stays whole
             forms.setdefault(name, name)
         parts = name.split()
         if kind == "person" and len(parts) > 1 and len(parts[-1]) > MIN_NAME_CHARS:
@@ -150,9 +150,9 @@ def name_parts(text: str, names: Sequence[tuple[str, str]]) -> list[tuple[str, s
     if not forms:
         return [(text, None)]
     pattern = re.compile(
-        r"(?<![\w'\u2019-])(?:"
+        r"(?<![\w'\u2019\[-])(?:"
         + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
-        + r")(?![\w-])"
+        + r")(?![\w\]-])"
     )
     out: list[tuple[str, str | None]] = []
     at = 0

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from newsdesk.core.text import word_set
 from newsdesk.core.types import Entity
 from newsdesk.nlp.descriptors import clean_name
 
@@ -44,13 +45,20 @@ def named(entities: Sequence[Entity]) -> list[tuple[str, str, int]]:
 
 
 MIN_SURNAME_CHARS = 3
+_MISTAKEN_FOR = frozenset({"ORG", "GPE", "NORP"})  # what a lone surname is tagged wrongly as
+# surnames that are also dates ("Theresa May" and "in May"): never spread
+_CALENDAR_WORDS = word_set(
+    """january february march april may june july august september october november
+    december monday tuesday wednesday thursday friday saturday sunday"""
+)
 
 
 def coreferred(text: str, entities: Sequence[Entity]) -> list[Entity]:
-    """`entities` with every capitalised use of a person's surname tagged PERSON: a span the
-    model gave another label (the same words) is relabelled, an untagged one added. Only a
-    surname exactly one full name of the article ends with counts ("Blair" with both Tony
-    and Cherie Blair named is left as it is), and never inside another name."""
+    """`entities` with every capitalised use of a person's surname tagged PERSON: a span of
+    the same words the model tagged ORG, GPE or NORP is relabelled, an untagged one added.
+    Only a surname exactly one full name of the article ends with counts ("Blair" with both
+    Tony and Cherie Blair named is left as it is), never a month or day name ("May" for
+    Theresa May), and never inside or across another entity (a DATE "May" stays a date)."""
     entities = _without_group_prefix(entities)
     owners: dict[str, set[str]] = {}
     for e in entities:
@@ -58,7 +66,11 @@ def coreferred(text: str, entities: Sequence[Entity]) -> list[Entity]:
             parts = _name(e.text).split()
             if len(parts) > 1 and all(p[:1].isupper() for p in parts):
                 owners.setdefault(parts[-1], set()).add(" ".join(parts))
-    surnames = [s for s, full in owners.items() if len(full) == 1 and len(s) >= MIN_SURNAME_CHARS]
+    surnames = [
+        s
+        for s, full in owners.items()
+        if len(full) == 1 and len(s) >= MIN_SURNAME_CHARS and s.lower() not in _CALENDAR_WORDS
+    ]
     if not surnames:
         return list(entities)
     out = list(entities)
@@ -79,7 +91,7 @@ def coreferred(text: str, entities: Sequence[Entity]) -> list[Entity]:
             continue
         for i in inside:
             e = out[i]
-            if e.label != "PERSON" and _name(e.text) == m.group(0):
+            if e.label in _MISTAKEN_FOR and _name(e.text) == m.group(0):
                 out[i] = Entity(e.start, e.end, "PERSON", e.text)  # "Haas" tagged ORG
     return sorted(out, key=lambda e: (e.start, e.end))
 

@@ -390,8 +390,6 @@ class _Article:
                 continue
             if parts[-1] == tokens[-1] or parts[: len(tokens)] == tokens:
                 best = full
-        if len(best.split()) == 1:  # a full name the recogniser missed ("signing Adrian Mutu")
-            best = _written_in_full(self.text, best) or best
         if best.isupper() and 2 <= len(best) <= 6:  # "GE" for the article's "General Electric"
             spelled = {
                 clean_name(e.text)
@@ -399,7 +397,9 @@ class _Article:
                 if e.label == "ORG" and len(e.text.split()) > 1 and initials_fit(best, e.text)
             }
             if len(spelled) == 1:
-                best = spelled.pop()
+                return spelled.pop()
+        if len(best.split()) == 1:  # a full name the recogniser missed ("signing Adrian Mutu")
+            best = _written_in_full(self.text, best) or best
         return best
 
 

@@ -13,9 +13,10 @@ for every text and needs no model of its own:
   long affair still forms one story through the reports between).
 
 Two texts are linked when the cosine of their leads plus the share of their names they have
-in common (the weighted Jaccard of their rare names, 0 to 1) reaches `link`, and they share
-at least one: lead similarity alone chains the archive's templated items (every "4th qtr
-net" report reads like the next; only the company named tells them apart). Headline words
+in common (the weighted Jaccard of their rare names, 0 to 1) reaches `link`, they share at
+least one, and their leads are somewhat alike (cosine >= MIN_COSINE): lead similarity alone
+chains the archive's templated items (every "4th qtr net" report reads like the next; only
+the company named tells them apart), and names alone tie unrelated news. Headline words
 are not names: in wire copy they are the template ("ISSUES EUROBOND", "3RD QTR NET") and tied
 unrelated reports. Links are taken strongest first; two single reports join on their link
 alone, and a link joins larger groups only while their centroids are still alike (>=
@@ -33,10 +34,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STORY_VERSION = "6"  # 6: cosine + shared names, no headline words
+STORY_VERSION = "7"  # 6: cosine + shared names, no headline words; 7: a cosine floor
 LEAD_SENTENCES = 5  # a text's vector is the mean of its first sentences'
 NEIGHBOURS = 20  # each text is compared with its nearest texts only
 LINK = 0.80  # lead cosine + weighted share of rare names that links two texts
+MIN_COSINE = 0.50  # ... whose leads are at least this alike (names alone tie unrelated news)
 MERGE = 0.70  # two groups join only while their centroids are this close
 GAP_DAYS = 3  # dated reports further apart are not linked directly
 RARE_SHARE = 0.02  # a name in more than this share of texts ties nothing ...
@@ -130,8 +132,8 @@ def _rare_names(texts: Sequence[StoryInput]) -> list[frozenset[str]]:
 
 
 def _name_weights(names: Sequence[frozenset[str]]) -> dict[str, float]:
-    """Each name's inverse document frequency, log(N / texts naming it): "Yukos" weighs
-    much, a name in half the texts little."""
+    """Each rare name's inverse document frequency, log(N / texts naming it): a name in
+    three texts weighs more than one in three hundred."""
     df = Counter(name for found in names for name in found)
     n = len(names)
     return {name: math.log(n / k) + 1e-3 for name, k in df.items()}
@@ -170,8 +172,8 @@ def group_stories(
         links: set[tuple[float, int, int]] = set()
         for i in range(len(texts)):
             for j, s in zip(idx[i].tolist(), sim[i].tolist(), strict=True):
-                if s + 1.0 < link:
-                    break  # sorted: no later neighbour can reach it
+                if s < MIN_COSINE:
+                    break  # sorted: no later neighbour reads alike enough
                 di, dj = texts[i].day, texts[j].day
                 if di is not None and dj is not None and abs(di - dj) > gap:
                     continue

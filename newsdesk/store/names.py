@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from newsdesk.core.errors import StoreError
+
 
 @dataclass(frozen=True)
 class NamedArticle:
@@ -68,12 +70,12 @@ class NameTable:
         if not doc_ids:
             return []
         marks = ",".join("?" * len(doc_ids))
-        rows = self._conn.execute(
+        rows = self._read(
             "SELECT p.name, p.type, SUM(p.mentions) AS n FROM people p "
             f"JOIN articles a ON a.content_hash=p.content_hash WHERE a.doc_id IN ({marks}) "
             "GROUP BY p.name, p.type ORDER BY n DESC, p.name",
             tuple(doc_ids),
-        ).fetchall()
+        )
         return [(str(name), str(kind)) for name, kind, _ in rows]
 
     def by_article(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
@@ -81,16 +83,26 @@ class NameTable:
         if not doc_ids:
             return {}
         marks = ",".join("?" * len(doc_ids))
-        rows = self._conn.execute(
+        rows = self._read(
             "SELECT a.doc_id, p.name FROM people p "
             f"JOIN articles a ON a.content_hash=p.content_hash WHERE a.doc_id IN ({marks}) "
             "AND p.type IN ('person', 'org')",
             tuple(doc_ids),
-        ).fetchall()
+        )
         out: dict[str, set[str]] = {d: set() for d in doc_ids}
         for doc_id, name in rows:
             out[str(doc_id)].add(str(name))
         return out
+
+    def _read(self, sql: str, params: tuple[str, ...]) -> list[tuple[object, ...]]:
+        """The rows of `sql`; none from an index mined before the name table existed, and
+        StoreError (a one-line reason) when SQLite cannot read it now."""
+        try:
+            return list(self._conn.execute(sql, params).fetchall())
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise StoreError(f"cannot read the names of the index: {exc}") from exc
 
     def roles(self, name: str) -> list[tuple[str, int]]:
         """The descriptions articles give `name` ("chancellor", "UK chancellor"), each as its
