@@ -297,7 +297,7 @@ def group(ledger: Ledger, model: str) -> StoriesReport:
     if table.current() == fingerprint:
         return report
     texts: list[StoryInput] = []
-    for key, _, published, vectors, names in table.inputs(model, LEAD_SENTENCES):
+    for key, published, vectors, names in table.inputs(model, LEAD_SENTENCES):
         lead = lead_vector(vectors)
         if lead is not None:
             texts.append(StoryInput(key, lead, _day(published), frozenset(names)))

@@ -54,23 +54,23 @@ class StoryTable:
         row = self._conn.execute("SELECT value FROM meta WHERE key='stories_of'").fetchone()
         return None if row is None else str(row[0])
 
-    def inputs(self, model: str, lead: int) -> Iterator[tuple[str, str, str, np.ndarray, set[str]]]:
-        """(content hash, title, published, the vectors of its first `lead` sentences, its
-        names in lower case) of every stored text with sentence vectors from `model`."""
+    def inputs(self, model: str, lead: int) -> Iterator[tuple[str, str, np.ndarray, set[str]]]:
+        """(content hash, published, the vectors of its first `lead` sentences, its names in
+        lower case) of every stored text with sentence vectors from `model`."""
         names: dict[str, set[str]] = {}
         for content, name in self._conn.execute("SELECT content_hash, name FROM people"):
             names.setdefault(str(content), set()).add(str(name).lower())
         rows = self._conn.execute(
-            "SELECT t.content_hash, t.title, t.published, s.spans, s.vectors FROM texts t "
+            "SELECT t.content_hash, t.published, s.spans, s.vectors FROM texts t "
             "JOIN sentences s ON s.content_hash=t.content_hash WHERE s.model=?",
             (model,),
         )
-        for content, title, published, spans, vectors in rows:
+        for content, published, spans, vectors in rows:
             n = len(spans) // 8
             if not n:
                 continue
             vecs = np.frombuffer(vectors, dtype="<f2").reshape(n, -1)[:lead]
-            yield str(content), str(title), str(published), vecs, names.get(str(content), set())
+            yield str(content), str(published), vecs, names.get(str(content), set())
 
     def replace(self, fingerprint: str, members: Iterable[tuple[str, str, float]]) -> None:
         """Store a new grouping, (content hash, story id, centrality) per text, inside a
