@@ -169,7 +169,7 @@ def name_parts(text: str, names: Sequence[tuple[str, str]]) -> list[tuple[str, s
 def name_link(written: str, name: str) -> str:
     """A link opening `name`'s page, showing it as `written`."""
     return (
-        f'<a class="nd-name" href="#name-{esc(quote(name, safe=""))}" data-name="{esc(name)}" '
+        f'<a class="nd-name" href="#name-{esc(quote(name, safe=""))}" '
         f'title="{esc(name)}: quotes, roles and articles">{esc(written)}</a>'
     )
 

@@ -34,7 +34,8 @@ SPEECH_VERBS = word_set(
     """
 )
 PRONOUNS = word_set("he she they it we i")
-# Words a name is prefixed with that are not a first name ("President Reagan").
+# Words a name is prefixed with that are not a first name ("President Reagan"); "Mr", "Dr"
+# and the like are HONORIFICS.
 TITLES = word_set(
     """
     president vice prime minister chancellor secretary senator sen rep representative
@@ -43,7 +44,7 @@ TITLES = word_set(
     commander judge justice chairman chairwoman chief director commissioner ambassador
     envoy lord lady sir dame baron baroness earl duke bishop archbishop cardinal father
     reverend rev rabbi imam sheikh emir sultan ayatollah coach manager striker boss
-    professor doctor inspector detective officer analyst spokesman spokeswoman dr mr mrs
+    professor doctor inspector detective officer analyst spokesman spokeswoman
     """
 )
 MARKS = '"\u201c\u201d'  # the quotation marks: straight and curly double

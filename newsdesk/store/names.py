@@ -12,6 +12,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from newsdesk.core.errors import StoreError
 
@@ -67,34 +68,32 @@ class NameTable:
 
     def in_articles(self, doc_ids: Sequence[str]) -> list[tuple[str, str]]:
         """(name, type) of every name the articles `doc_ids` name, most mentioned first."""
+        mentions: Counter[tuple[str, str]] = Counter()
+        for _, name, kind, n in self._named(doc_ids):
+            mentions[(name, kind)] += n
+        return sorted(mentions, key=lambda key: (-mentions[key], key[0]))
+
+    def by_article(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
+        """doc_id -> the people and organisations it names, for each of `doc_ids`."""
+        out: dict[str, set[str]] = {d: set() for d in doc_ids}
+        for doc_id, name, kind, _ in self._named(doc_ids):
+            if kind in ("person", "org"):
+                out[doc_id].add(name)
+        return out
+
+    def _named(self, doc_ids: Sequence[str]) -> list[tuple[str, str, str, int]]:
+        """(doc_id, name, type, mentions) of every name of the articles `doc_ids`."""
         if not doc_ids:
             return []
         marks = ",".join("?" * len(doc_ids))
         rows = self._read(
-            "SELECT p.name, p.type, SUM(p.mentions) AS n FROM people p "
-            f"JOIN articles a ON a.content_hash=p.content_hash WHERE a.doc_id IN ({marks}) "
-            "GROUP BY p.name, p.type ORDER BY n DESC, p.name",
+            "SELECT a.doc_id, p.name, p.type, p.mentions FROM people p "
+            f"JOIN articles a ON a.content_hash=p.content_hash WHERE a.doc_id IN ({marks})",
             tuple(doc_ids),
         )
-        return [(str(name), str(kind)) for name, kind, _ in rows]
+        return [(str(d), str(name), str(kind), int(n)) for d, name, kind, n in rows]
 
-    def by_article(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
-        """doc_id -> the people and organisations it names, for each of `doc_ids`."""
-        if not doc_ids:
-            return {}
-        marks = ",".join("?" * len(doc_ids))
-        rows = self._read(
-            "SELECT a.doc_id, p.name FROM people p "
-            f"JOIN articles a ON a.content_hash=p.content_hash WHERE a.doc_id IN ({marks}) "
-            "AND p.type IN ('person', 'org')",
-            tuple(doc_ids),
-        )
-        out: dict[str, set[str]] = {d: set() for d in doc_ids}
-        for doc_id, name in rows:
-            out[str(doc_id)].add(str(name))
-        return out
-
-    def _read(self, sql: str, params: tuple[str, ...]) -> list[tuple[object, ...]]:
+    def _read(self, sql: str, params: tuple[str, ...]) -> list[tuple[Any, ...]]:
         """The rows of `sql`; none from an index mined before the name table existed, and
         StoreError (a one-line reason) when SQLite cannot read it now."""
         try:
