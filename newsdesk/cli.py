@@ -252,10 +252,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    p = sub.add_parser("serve", help="start the chat UI in the browser")
+    p = sub.add_parser(
+        "serve",
+        help="start the chat UI, the API (/v1) and the MCP server (/mcp)",
+        description="Serve the chat page at /, the OpenAI-compatible API under /v1 (its "
+        "OpenAPI document at /openapi.json) and MCP over streamable HTTP at /mcp, on one "
+        "port. NEWSDESK_API_KEYS requires keys for /v1 and /mcp; NEWSDESK_AUTH a login for "
+        "the page.",
+    )
     _index_args(p)
     p.add_argument("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 exposes it)")
     p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--answerer", choices=["extractive", "llm"], help="answerer to use")
+
+    p = sub.add_parser(
+        "mcp",
+        help="serve the archive to an MCP client over stdio",
+        description="An MCP server over stdin/stdout (for agents and desktop clients that "
+        "spawn it): tools ask, search_archive, get_article, archive_stats, quotes, timeline.",
+    )
+    _index_args(p)
     p.add_argument("--answerer", choices=["extractive", "llm"], help="answerer to use")
 
     p = sub.add_parser(
@@ -379,6 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "timeline": cmd_timeline,
             "ask": cmd_ask,
             "serve": cmd_serve,
+            "mcp": cmd_mcp,
             "eval": cmd_eval,
         }[args.command]
         code = int(handler(args, settings))
@@ -709,11 +726,27 @@ def _ask(args: argparse.Namespace, assistant: Assistant) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Any) -> int:
     from newsdesk.assistant import build_assistant
-    from newsdesk.ui.app import launch
+    from newsdesk.server import launch
 
     assistant = build_assistant(settings)
     warn_if_incomplete(assistant)
-    launch(assistant, settings)
+    try:
+        launch(assistant, settings)
+    finally:
+        assistant.close()
+    return EXIT_OK
+
+
+def cmd_mcp(args: argparse.Namespace, settings: Any) -> int:
+    from newsdesk.assistant import build_assistant
+    from newsdesk.server import serve_mcp_stdio
+
+    assistant = build_assistant(settings)  # stdout is the protocol's: warnings go to stderr
+    warn_if_incomplete(assistant)
+    try:
+        serve_mcp_stdio(assistant)
+    finally:
+        assistant.close()
     return EXIT_OK
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from newsdesk.core.text import words
-from newsdesk.core.types import Article, DateSpan, IndexStats
+from newsdesk.core.types import Article, DateSpan, IndexStats, Quote
 from newsdesk.retriever.profiles import Name, Profile, best_name, build_profile, matching_names
 from newsdesk.retriever.quotations import QuoteHit, find_quotes
 from newsdesk.retriever.stories import Story, Timeline, build_timeline, collect_stories, every_story
@@ -39,6 +39,10 @@ class Archive:
 
     def article(self, doc_id: str) -> Article | None:
         return self._readers.ledger().article(doc_id)
+
+    def article_quotes(self, doc_id: str) -> list[Quote]:
+        """The direct quotations of the article `doc_id`, in text order (none before mining)."""
+        return self._readers.ledger().quotes(doc_id)
 
     def latest_date(self) -> date | None:
         """The newest publication date: what "recent" and "this year" count back from."""

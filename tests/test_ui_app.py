@@ -16,7 +16,8 @@ import pytest
 from helpers import SEED_QUESTION, free_port, make_settings
 
 from newsdesk.core.errors import ConfigError
-from newsdesk.ui.app import launch, parse_auth
+from newsdesk.server import launch
+from newsdesk.ui.app import parse_auth
 
 SEED_TITLE = "Russia Now Urges Kyiv To Enter Peace Talks"
 

@@ -58,7 +58,7 @@ def browser() -> Iterator[Any]:
 
 
 def serve(assistant: Any, index: Path) -> tuple[Any, str]:
-    from newsdesk.ui.app import launch
+    from newsdesk.server import launch
 
     settings = make_settings(index, port=free_port())
     return launch(assistant, settings, block=False), f"http://127.0.0.1:{settings.port}/"

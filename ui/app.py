@@ -1,4 +1,4 @@
-"""The Gradio app: `build_app(assistant)` makes the page, `launch(assistant, settings)` serves it.
+"""The Gradio app: `build_app(assistant)` makes the page, `mount_page` puts it on the server.
 
 Only presentation lives here. Callbacks turn widget values into one `Assistant.stream` call
 (with this session's earlier questions as history) and its results into HTML via `ui.render`.
@@ -7,10 +7,7 @@ Errors become a readable message in the chat; the app keeps running.
 
 from __future__ import annotations
 
-import errno
-import ipaddress
 import logging
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +30,7 @@ log = logging.getLogger(__name__)
 CONCURRENCY = 4  # questions answered at once; more wait in Gradio's queue
 QUEUE_SIZE = 64  # questions waiting at most; the next is told the queue is full, to retry
 PUBLIC_API = ("ask",)  # the one event other programs may run by name
+API_PREFIXES = ("/v1", "/mcp")  # the headless API's paths: its errors are OpenAI-style
 N_EXAMPLES = 4
 UNEXPECTED = "something went wrong inside Newsdesk; the details are in the server log."
 
@@ -291,45 +289,31 @@ def parse_auth(auth: str) -> list[tuple[str, str]] | None:
     return pairs
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def launch(assistant: Assistant, settings: Settings, *, block: bool = True) -> gr.Blocks:
-    """Serve the app on settings.host:settings.port (127.0.0.1 by default). With
-    `block=False`, return once the server is up (tests); call `.close()` to stop it."""
+def mount_page(app: Any, assistant: Assistant, settings: Settings) -> gr.Blocks:
+    """Build the page and mount it at `/` of the FastAPI `app` (`newsdesk.server` serves it),
+    behind the login `settings.auth` names, if any."""
     auth = parse_auth(settings.auth)
-    if not _is_loopback(settings.host) and auth is None:
-        log.warning(
-            "serving on %s without a login; set NEWSDESK_AUTH to require one", settings.host
-        )
-    _check_port_free(settings.host, settings.port)
     demo = build_app(assistant)
-    try:
-        _launch(demo, settings, auth, block)
-    except OSError as exc:  # gradio's "Cannot find empty port", a host that cannot be bound
-        raise ConfigError(
-            f"cannot serve on {settings.host}:{settings.port} ({exc}); pick another with --port"
-        ) from exc
+    gr.mount_gradio_app(
+        app,
+        demo,
+        path="/",
+        server_name=settings.host,
+        server_port=settings.port,
+        footer_links=["api"],
+        run_history=False,
+        auth=auth,
+        auth_message="Newsdesk: sign in to ask the archive." if auth else None,
+        blocked_paths=[str(Path(settings.index).expanduser().resolve())],
+        show_error=False,
+        max_file_size="1mb",
+        ssr_mode=False,
+        enable_monitoring=False,
+        pwa=False,
+        mcp_server=False,
+        css=CSS,
+    )
     return demo
-
-
-def _check_port_free(host: str, port: int) -> None:
-    """Fail in one line, before the app is built, if something already listens there."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise ConfigError(f"port {port} is in use; pick another with --port") from exc
-            raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
 
 
 def guard(settings: Settings) -> Middleware:
@@ -340,28 +324,5 @@ def guard(settings: Settings) -> Middleware:
         max_body=settings.max_request_bytes,
         public_api=PUBLIC_API,
         throttle=LoginThrottle(),
-    )
-
-
-def _launch(demo: gr.Blocks, settings: Settings, auth: Any, block: bool) -> None:
-    demo.launch(
-        server_name=settings.host,
-        server_port=settings.port,
-        auth=auth,
-        auth_message="Newsdesk: sign in to ask the archive." if auth else None,
-        share=False,
-        inbrowser=False,
-        show_error=False,
-        prevent_thread_lock=not block,
-        quiet=not block,
-        footer_links=["api"],
-        run_history=False,
-        mcp_server=False,
-        enable_monitoring=False,
-        ssr_mode=False,
-        pwa=False,
-        max_file_size="1mb",
-        app_kwargs={"middleware": [guard(settings)]},
-        blocked_paths=[str(Path(settings.index).expanduser().resolve())],
-        css=CSS,
+        api_prefixes=API_PREFIXES,
     )

@@ -110,9 +110,13 @@ class Guard:
         max_body: int,
         public_api: Collection[str] = (),
         throttle: LoginThrottle | None = None,
+        api_prefixes: Collection[str] = (),
     ) -> None:
+        """`api_prefixes`: paths whose refusals are OpenAI-style error objects (the headless
+        API's clients read `error.message`), not the page's `detail`."""
         self.app = app
         self.max_body = max_body
+        self.api_prefixes = tuple(api_prefixes)
         self.public_api = frozenset(public_api)
         self.throttle = throttle or LoginThrottle()
 
@@ -122,13 +126,14 @@ class Guard:
             return
         path = scope.get("path", "")
         method = scope.get("method", "GET")
+        api = any(path == p or path.startswith(p + "/") for p in self.api_prefixes)
         if (method == "POST" and path in UPLOAD_PATHS) or self._private_by_name(path):
             log.info("guard: %s %s is closed", method, path)
             await _reply(send, 404, "Not Found")
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body:
-            await _reply(send, 413, f"request body over {self.max_body} bytes")
+            await _reply(send, 413, f"request body over {self.max_body} bytes", api=api)
             return
         login = method == "POST" and path in LOGIN_PATHS
         client = _client(scope)
@@ -159,7 +164,7 @@ class Guard:
             if too_large:  # the app turned the aborted read into a response of its own
                 if message["type"] == "http.response.start" and not started:
                     started, status = True, 413
-                    await _reply(send, 413, too_large_detail)
+                    await _reply(send, 413, too_large_detail, api=api)
                 return
             if message["type"] == "http.response.start":
                 started = True
@@ -171,7 +176,7 @@ class Guard:
             await self.app(scope, counted, guarded)
         except _TooLarge:
             if not started:
-                await _reply(send, 413, too_large_detail)
+                await _reply(send, 413, too_large_detail, api=api)
             return
         if login:
             if status == 200:
@@ -216,9 +221,18 @@ def _secured(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
 
 
 async def _reply(
-    send: Send, status: int, detail: str, headers: tuple[tuple[bytes, bytes], ...] = ()
+    send: Send,
+    status: int,
+    detail: str,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+    *,
+    api: bool = False,
 ) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    if api:
+        error = {"message": detail, "type": "invalid_request_error", "param": None, "code": None}
+        body = json.dumps({"error": error}).encode()
+    else:
+        body = json.dumps({"detail": detail}).encode()
     await send(
         {
             "type": "http.response.start",

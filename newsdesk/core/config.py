@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     port: int = 7860
     auth: str = ""  # "user:password" or a path to a file of such lines
 
+    # The headless API (/v1) and MCP (/mcp) on `serve`.
+    # Keys a client must send as `Authorization: Bearer KEY`: a comma list or the path of a
+    # file of keys, one a line. Empty: the API is open (it binds loopback by default).
+    api_keys: str = ""
+    # Origins a browser may call the API from (CORS), comma-separated; empty: none.
+    cors_origins: str = ""
+
 
 def model_cache_dir(settings: Settings) -> Path:
     """The folder ONNX exports live in (see `Settings.model_cache`)."""

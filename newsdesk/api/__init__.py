@@ -1,0 +1,1 @@
+"""The headless API: OpenAI-compatible chat with citations, search, articles, MCP."""

@@ -1,0 +1,155 @@
+"""The assistant's answers, hits and articles in the API's shapes (`api.schemas`); the HTTP
+routes and the MCP tools both speak through these, so they cannot drift apart."""
+
+from __future__ import annotations
+
+from newsdesk.api.schemas import (
+    ArticleOut,
+    CitationOut,
+    FiltersIn,
+    FiltersOut,
+    NameOut,
+    NewsdeskReply,
+    PassageOut,
+    QuoteOut,
+    RetrievedOut,
+    SearchHit,
+)
+from newsdesk.assistant import Assistant
+from newsdesk.core.types import Answer, ArticleHit, Filters, check_date_range
+
+EVIDENCE_LABEL = "Closest evidence (not an answer):"
+
+
+def filters_of(given: FiltersIn | None) -> Filters:
+    """The request's filters; a range set backwards is a QuestionError (400)."""
+    if given is None:
+        return Filters()
+    check_date_range(given.since, given.until)
+    return Filters(
+        since=given.since,
+        until=given.until,
+        sources=tuple(given.sources),
+        categories=tuple(given.categories),
+        names=tuple(given.names),
+    )
+
+
+def filters_out(filters: Filters) -> FiltersOut:
+    return FiltersOut(
+        since=filters.since,
+        until=filters.until,
+        sources=list(filters.sources),
+        categories=list(filters.categories),
+        names=list(filters.names),
+    )
+
+
+def citations_out(answer: Answer) -> list[CitationOut]:
+    return [
+        CitationOut(
+            n=c.n,
+            doc_id=c.passage.doc_id,
+            title=c.passage.title,
+            source=c.passage.source,
+            published=c.passage.published or None,
+            url=c.passage.url or None,
+            quote=c.quote,
+            passage=c.passage.text,
+            start=c.passage.start,
+            end=c.passage.end,
+        )
+        for c in answer.citations
+    ]
+
+
+def reply_out(answer: Answer, filters: Filters) -> NewsdeskReply:
+    return NewsdeskReply(
+        status=answer.status,
+        refused=answer.refused,
+        standalone_question=answer.standalone_question,
+        evidence=answer.evidence or None,
+        filters=filters_out(filters),
+        retrieved=[
+            RetrievedOut(doc_id=h.doc_id, score=round(h.score, 6)) for h in answer.retrieved
+        ],
+        notice=answer.notice or None,
+    )
+
+
+def content_of(answer: Answer) -> str:
+    """The message a plain chat client shows: the answer, and for `not_stated` the closest
+    evidence under a label saying it is not an answer (its `[n]` are the citations)."""
+    if answer.evidence:
+        return f"{answer.text}\n\n{EVIDENCE_LABEL}\n{answer.evidence}"
+    return answer.text
+
+
+def hits_out(hits: tuple[ArticleHit, ...]) -> list[SearchHit]:
+    out = []
+    for rank, hit in enumerate(hits, start=1):
+        best = hit.best
+        out.append(
+            SearchHit(
+                rank=rank,
+                doc_id=hit.doc_id,
+                score=round(hit.score, 6),
+                title=best.title,
+                source=best.source,
+                published=best.published or None,
+                url=best.url or None,
+                category=best.category or None,
+                passages=[
+                    PassageOut(
+                        chunk_id=p.chunk_id,
+                        text=p.text,
+                        start=p.start,
+                        end=p.end,
+                        score=round(p.score, 6),
+                    )
+                    for p in hit.passages
+                ],
+            )
+        )
+    return out
+
+
+def article_out(assistant: Assistant, doc_id: str) -> ArticleOut | None:
+    """The article `doc_id` with its quotes and names (empty before `newsdesk enrich`)."""
+    article = assistant.article(doc_id)
+    if article is None:
+        return None
+    return ArticleOut(
+        doc_id=article.doc_id,
+        title=article.title,
+        text=article.text,
+        source=article.source,
+        published=article.published or None,
+        url=article.url or None,
+        category=article.category or None,
+        author=article.author or None,
+        quotes=[
+            QuoteOut(
+                speaker=q.speaker,
+                mention=q.mention,
+                quote=q.text,
+                start=q.start,
+                end=q.end,
+                attribution=q.attribution,
+            )
+            for q in assistant.archive.article_quotes(doc_id)
+        ],
+        names=[NameOut(name=n, type=t) for n, t in assistant.archive.names_in([doc_id])],
+    )
+
+
+__all__ = [
+    "EVIDENCE_LABEL",
+    "article_out",
+    "citations_out",
+    "content_of",
+    "filters_of",
+    "filters_out",
+    "hits_out",
+    "reply_out",
+]

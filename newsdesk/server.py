@@ -1,0 +1,171 @@
+"""`newsdesk serve`: one ASGI app on one port, run by uvicorn.
+
+- `/v1/...` the headless API (`api.http`) and `/openapi.json` its document;
+- `/mcp` the MCP server over streamable HTTP (`api.mcp`, stateless);
+- `/` the chat page (`ui.app`, Gradio mounted on the same FastAPI app).
+
+Around all of it the server guard (`ui.guard`: body limits, closed routes, login throttling,
+security headers), then CORS when `NEWSDESK_CORS_ORIGINS` names origins, then the API keys
+(`NEWSDESK_API_KEYS`) for /v1 and /mcp. The page keeps its own login (`NEWSDESK_AUTH`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator
+
+import uvicorn
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from newsdesk.api.http import build_api
+from newsdesk.api.keys import RequireKey, parse_api_keys
+from newsdesk.api.mcp import build_mcp
+from newsdesk.assistant import Assistant
+from newsdesk.core.config import Settings
+from newsdesk.core.errors import ConfigError
+from newsdesk.ui.app import API_PREFIXES, guard, mount_page, parse_auth
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 60.0
+
+
+class Server:
+    """A running `newsdesk serve`: `url`, and `close()` to stop it (tests, `block=False`)."""
+
+    def __init__(self, server: uvicorn.Server, url: str, thread: threading.Thread | None) -> None:
+        self._server = server
+        self._thread = thread
+        self.url = url
+
+    def close(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+def build_server_app(assistant: Assistant, settings: Settings) -> FastAPI:
+    """The whole app `serve` runs (see the module docstring)."""
+    keys = parse_api_keys(settings.api_keys)
+    parse_auth(settings.auth)  # a bad login setting fails here, in one line
+    mcp = build_mcp(assistant)
+    mcp_app = mcp.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        max_request_body_size=settings.max_request_bytes,
+        host=settings.host,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with mcp.session_manager.run():
+            yield
+
+    app = build_api(assistant, settings, lifespan=lifespan)
+    app.router.routes.extend(mcp_app.routes)  # /mcp, before the page's catch-all mount
+    mount_page(app, assistant, settings)
+    app.add_middleware(RequireKey, keys=keys, prefixes=API_PREFIXES)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=[
+                "authorization",
+                "content-type",
+                "mcp-session-id",
+                "mcp-protocol-version",
+            ],
+        )
+    shield = guard(settings)
+    app.add_middleware(shield.cls, *shield.args, **shield.kwargs)  # outermost
+    return app
+
+
+def launch(assistant: Assistant, settings: Settings, *, block: bool = True) -> Server:
+    """Serve on settings.host:settings.port (127.0.0.1 by default). With `block=False`,
+    return once the server answers (tests); call `.close()` to stop it."""
+    if not _is_loopback(settings.host):
+        if not settings.auth:
+            log.warning(
+                "serving on %s without a login; set NEWSDESK_AUTH to require one", settings.host
+            )
+        if not settings.api_keys:
+            log.warning(
+                "serving the API on %s without keys; set NEWSDESK_API_KEYS to require them",
+                settings.host,
+            )
+    _check_port_free(settings.host, settings.port)
+    app = build_server_app(assistant, settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{host}:{settings.port}/"
+    if block:
+        print(f"Newsdesk on {url} (API {url}v1, MCP {url}mcp); Ctrl-C stops it", flush=True)
+        server.run()
+        return Server(server, url, None)
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run()
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller below
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="newsdesk-serve", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            reason = f" ({failed[0]})" if failed else ""
+            raise ConfigError(f"cannot serve on {settings.host}:{settings.port}{reason}")
+        time.sleep(0.05)
+    return Server(server, url, thread)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail in one line, before the app is built, if something already listens there."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"port {port} is in use; pick another with --port") from exc
+            raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def serve_mcp_stdio(assistant: Assistant) -> None:
+    """`newsdesk mcp`: the MCP server over stdin/stdout until the client closes it."""
+    build_mcp(assistant).run("stdio")
+
+
+__all__ = ["Server", "build_server_app", "launch", "serve_mcp_stdio"]
