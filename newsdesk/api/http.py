@@ -20,6 +20,7 @@ mounted on it at `/`, MCP at `/mcp`, by `newsdesk.server`). Its OpenAPI document
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -29,6 +30,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
@@ -72,6 +74,18 @@ log = logging.getLogger(__name__)
 RUNNING = 4  # questions worked on at once (as the page's queue)
 WAITING = 64  # questions waiting at most; the next is told to retry
 RETRY_AFTER_S = 2
+# One server-sent event of a streamed answer (OpenAPI 3.1: the schema of each event).
+SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "data": {
+            "type": "string",
+            "description": "a chat.completion.chunk as JSON; the last event is [DONE]",
+        },
+        "event": {"type": "string"},
+    },
+    "required": ["data"],
+}
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 503)
 }
@@ -210,7 +224,7 @@ def build_api(assistant: Assistant, settings: Settings, **app_kwargs: Any) -> Fa
         responses={
             **ERRORS,
             200: {
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                "content": {"text/event-stream": {"schema": SSE_EVENT}},
                 "description": "the answer; with `stream`, chat.completion.chunk events",
             },
         },
@@ -332,6 +346,23 @@ def build_api(assistant: Assistant, settings: Settings, **app_kwargs: Any) -> Fa
 
     api_routes = [r for r in app.routes if isinstance(r, Route) and r.path.startswith("/v1/")]
 
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document without the 422 it adds to every route: this API answers
+        invalid requests with 400 and an error object, as OpenAI's does."""
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(unused, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.api_route(
         "/v1/{rest:path}",
         methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
@@ -367,7 +398,11 @@ async def _events(
         chunk = ChatCompletionChunk(
             id=reply_id, created=int(time.time()), model=model, choices=[choice], **extra
         )
-        return f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+        data = chunk.model_dump(mode="json")
+        for key in ("citations", "newsdesk"):  # on the last chunk only
+            if data[key] is None:
+                del data[key]
+        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     def step() -> str | Answer | None:
         return next(pieces, None)

@@ -74,7 +74,11 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    model: str = Field(description=f"the answerer; `{MODEL_ID}` is the one there is")
+    # any string is read (an unknown model is a 404, as OpenAI's); the document lists the one
+    model: str = Field(
+        description=f"the answerer; `{MODEL_ID}` is the one there is",
+        json_schema_extra={"enum": [MODEL_ID]},
+    )
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_ITEMS)
     stream: bool = False
     newsdesk: NewsdeskOptions | None = None
