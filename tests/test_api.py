@@ -18,7 +18,6 @@ from helpers import SAMPLE, SEED_QUESTION, free_port, make_settings
 
 from newsdesk.server import launch
 
-
 KEY = "nd-test-key-0123456789abcdef"
 NOT_STATED_QUESTION = "What did Russia demand of Moldova?"
 REFUSED_QUESTION = "Who won the 2022 football World Cup final in Qatar?"
@@ -100,6 +99,11 @@ def test_the_seed_question_is_answered_with_citations(api_url: str) -> None:
     status = extra(reply, "newsdesk")
     assert status["status"] == "answered" and status["refused"] is False
     assert status["retrieved"][0]["doc_id"] == first["doc_id"]
+    for c in citations:  # the offsets slice the article the API serves
+        text = httpx.get(f"{api_url}v1/articles/{c['doc_id']}").json()["text"]
+        assert text[c["start"] : c["end"]] == c["passage"]
+        assert c["quote_start"] is not None
+        assert text[c["quote_start"] : c["quote_end"]] == c["quote"]
 
 
 def test_earlier_user_messages_are_the_history(api_url: str) -> None:
@@ -465,3 +469,124 @@ def test_mcp_over_stdio_spawning_newsdesk_mcp(api_index: Path) -> None:
             return await _use_every_tool(client)
 
     _check_tool_results(asyncio.run(run()))
+
+
+# ---------------------------------------------------------------- bounded
+class Slow:  # the real assistant, taking its time: what a loaded server looks like
+    def __init__(self, inner: Any, seconds: float) -> None:
+        self.inner = inner
+        self.seconds = seconds
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        import time
+
+        time.sleep(self.seconds)
+        yield from self.inner.stream(*args, **kwargs)
+
+    def ask(self, *args: Any, **kwargs: Any) -> Any:
+        *_, answer = self.stream(*args, **kwargs)
+        return answer
+
+
+def test_a_full_gate_answers_503_at_once_and_frees_its_places(
+    api_assistant: Any, api_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openai
+    from openai import AsyncOpenAI
+
+    import newsdesk.api.http as http
+
+    monkeypatch.setattr(http, "RUNNING", 1)
+    monkeypatch.setattr(http, "WAITING", 1)
+    settings = make_settings(api_index, port=free_port())
+    server = launch(Slow(api_assistant, 2.0), settings, block=False)  # type: ignore[arg-type]
+
+    async def one(client: Any, stream: bool) -> str:
+        try:
+            reply = await client.chat.completions.create(
+                model="newsdesk",
+                messages=[{"role": "user", "content": SEED_QUESTION}],
+                stream=stream,
+            )
+            if stream:
+                async for _ in reply:
+                    pass
+            return "answered"
+        except openai.InternalServerError as exc:
+            assert exc.status_code == 503 and exc.response.headers["retry-after"] == "2"
+            assert exc.code == "server_busy"
+            return "busy"
+
+    async def run() -> tuple[list[str], str]:
+        client = AsyncOpenAI(base_url=f"{server.url}v1", api_key="unused", max_retries=0)
+        outcomes = await asyncio.gather(*(one(client, i % 2 == 0) for i in range(5)))
+        # a stream the client drops before its end gives its place back
+        stream = await client.chat.completions.create(
+            model="newsdesk", messages=[{"role": "user", "content": SEED_QUESTION}], stream=True
+        )
+        await stream.close()
+        await asyncio.sleep(2.5)
+        after = await one(client, False)
+        await client.close()
+        return list(outcomes), after
+
+    try:
+        outcomes, after = asyncio.run(run())
+    finally:
+        server.close()
+    assert outcomes.count("answered") == 2 and outcomes.count("busy") == 3
+    assert after == "answered"
+
+
+def test_the_gate_counts_every_ticket_once() -> None:
+    from newsdesk.api.http import Busy, Gate
+
+    async def run() -> None:
+        gate = Gate(running=1, waiting=1)
+        first, second = gate.admit(), gate.admit()
+        with pytest.raises(Busy):
+            gate.admit()
+        async with first:
+            second.release()  # given back before it ran (the client left while waiting)
+            second.release()
+            third = gate.admit()
+        first.release()  # a second release is a no-op
+        async with third:
+            pass
+        assert [gate.admit(), gate.admit()]  # both places free again
+
+    asyncio.run(run())
+
+
+# ---------------------------------------------------------------- key settings
+def test_api_keys_from_a_list_or_a_file(tmp_path: Path) -> None:
+    from newsdesk.api.keys import parse_api_keys
+    from newsdesk.core.errors import ConfigError
+
+    assert parse_api_keys("") is None
+    assert parse_api_keys(f" {KEY} , other-key-0123456789 ") == {KEY, "other-key-0123456789"}
+    keys = tmp_path / "keys"
+    keys.write_text(f"# the desk's keys\n{KEY}\n\n", encoding="utf-8")
+    assert parse_api_keys(str(keys)) == {KEY}
+    for bad, words in (
+        ("short", "at least 16 characters"),
+        (",", "no keys"),
+        (str(tmp_path / "missing" / "keys"), "no such file"),
+    ):
+        with pytest.raises(ConfigError, match=words):
+            parse_api_keys(bad)
+
+
+def test_serve_with_a_bad_key_setting_fails_in_one_line(
+    api_index: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from newsdesk.cli import main
+
+    monkeypatch.setenv("NEWSDESK_API_KEYS", "tiny")
+    code = main(["serve", "--index", str(api_index), "--port", str(free_port())])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err.count("\n") == 0
+    assert err.startswith("newsdesk: error: NEWSDESK_API_KEYS: key 1 must be at least 16")

@@ -174,8 +174,11 @@ def _where(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if p != "body")
 
 
-def build_api(assistant: Assistant, settings: Settings, **app_kwargs: Any) -> FastAPI:
-    """The API app over `assistant`; `app_kwargs` go to FastAPI (a lifespan, middleware)."""
+def build_api(
+    assistant: Assistant, settings: Settings, *, gate: Gate | None = None, **app_kwargs: Any
+) -> FastAPI:
+    """The API app over `assistant`; `gate` bounds the questions at work (default RUNNING
+    and WAITING); `app_kwargs` go to FastAPI (a lifespan, middleware)."""
     app = FastAPI(
         title="Newsdesk API",
         version=__version__,
@@ -185,7 +188,7 @@ def build_api(assistant: Assistant, settings: Settings, **app_kwargs: Any) -> Fa
         redoc_url=None,
         **app_kwargs,
     )
-    gate = Gate()
+    gate = gate or Gate(RUNNING, WAITING)
     created = int(time.time())
 
     # ------------------------------------------------------------ errors

@@ -97,6 +97,10 @@ class CitationOut(BaseModel):
     passage: str
     start: int = Field(description="offset of the passage in the article text")
     end: int
+    quote_start: int | None = Field(
+        description="offset of the quote in the article text (None: it joins sentences apart)"
+    )
+    quote_end: int | None
 
 
 class RetrievedOut(BaseModel):

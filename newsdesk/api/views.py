@@ -46,21 +46,27 @@ def filters_out(filters: Filters) -> FiltersOut:
 
 
 def citations_out(answer: Answer) -> list[CitationOut]:
-    return [
-        CitationOut(
-            n=c.n,
-            doc_id=c.passage.doc_id,
-            title=c.passage.title,
-            source=c.passage.source,
-            published=c.passage.published or None,
-            url=c.passage.url or None,
-            quote=c.quote,
-            passage=c.passage.text,
-            start=c.passage.start,
-            end=c.passage.end,
+    out = []
+    for c in answer.citations:
+        at = c.passage.text.find(c.quote) if c.quote else -1
+        start = c.passage.start + at if at >= 0 else None
+        out.append(
+            CitationOut(
+                n=c.n,
+                doc_id=c.passage.doc_id,
+                title=c.passage.title,
+                source=c.passage.source,
+                published=c.passage.published or None,
+                url=c.passage.url or None,
+                quote=c.quote,
+                passage=c.passage.text,
+                start=c.passage.start,
+                end=c.passage.end,
+                quote_start=start,
+                quote_end=start + len(c.quote) if start is not None else None,
+            )
         )
-        for c in answer.citations
-    ]
+    return out
 
 
 def reply_out(answer: Answer, filters: Filters) -> NewsdeskReply:
