@@ -26,6 +26,51 @@ SHARED = REPO.parent / "shared"
 SHARED_DATA = SHARED / "data"
 SHARED_REUTERS = SHARED / "reuters"
 SEED_QUESTION = "What did Russia demand of Ukraine?"
+# A small dated wire archive: one story in three reports (Texaco, Pennzoil), quotes of two
+# speakers on one subject; (id, published, title, body).
+WIRE = [
+    (
+        "w/1",
+        "1987-04-12",
+        "TEXACO FILES FOR BANKRUPTCY",
+        "Texaco Inc filed for protection under Chapter 11 of the bankruptcy code on Sunday, "
+        "rather than post a bond in its legal battle with Pennzoil Co.",
+    ),
+    (
+        "w/2",
+        "1987-04-13",
+        "PENNZOIL TO CHALLENGE TEXACO BANKRUPTCY FILING",
+        "Pennzoil Co said it would challenge the Chapter 11 bankruptcy filing of Texaco Inc, a "
+        "tactic to avoid posting a bond in their legal battle.",
+    ),
+    (
+        "w/3",
+        "1987-04-14",
+        "TEXACO, PENNZOIL STILL FAR APART ON SETTLEMENT",
+        "Texaco Inc and Pennzoil Co are still far apart on a settlement after Texaco filed for "
+        "protection under Chapter 11 of the bankruptcy code, executives said.",
+    ),
+    (
+        "w/4",
+        "1987-03-01",
+        "BROWN ATTACKS STEEL TARIFF",
+        'Gordon Brown met industry leaders in London. "The tariff on steel must go," Brown said.',
+    ),
+    (
+        "w/5",
+        "1987-03-05",
+        "BROWN PROMISES TO CUT STEEL TARIFF",
+        'Gordon Brown spoke in Leeds on Thursday. "We will cut the steel tariff next year," '
+        "Brown said.",
+    ),
+    (
+        "w/6",
+        "1987-03-04",
+        "STEEL TARIFF A SCANDAL, SAYS HOWARD",
+        'Michael Howard attacked the steel tariff in London. "The steel tariff is a scandal," '
+        "Howard said.",
+    ),
+]
 
 
 def make_settings(index: Path, **kw: Any) -> Settings:

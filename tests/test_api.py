@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import SAMPLE, SEED_QUESTION, free_port, make_settings
+from helpers import SAMPLE, SEED_QUESTION, WIRE, free_port, make_settings, mined_index
 
 from newsdesk.server import launch
 
@@ -590,3 +590,49 @@ def test_serve_with_a_bad_key_setting_fails_in_one_line(
     err = capsys.readouterr().err.strip()
     assert code == 1 and err.count("\n") == 0
     assert err.startswith("newsdesk: error: NEWSDESK_API_KEYS: key 1 must be at least 16")
+
+
+# ---------------------------------------------------------------- a dated wire archive
+@pytest.fixture(scope="module")
+def wire_assistant(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Any, recognizer: Any
+) -> Iterator[Any]:
+    import json
+
+    from newsdesk.assistant import build_assistant
+
+    root = tmp_path_factory.mktemp("api-wire")
+    lines = "".join(
+        json.dumps({"id": i, "published": d, "title": t, "body": b}) + "\n" for i, d, t, b in WIRE
+    )
+    mined_index(root, {"wire.jsonl": lines}, embedder, recognizer)
+    assistant = build_assistant(make_settings(root / "index"), embedder=embedder)
+    yield assistant
+    assistant.close()
+
+
+def test_mcp_timeline_and_quotes_over_a_dated_archive(wire_assistant: Any) -> None:
+    from mcp import Client
+
+    from newsdesk.api.mcp import build_mcp
+
+    async def run() -> tuple[Any, Any, Any]:
+        async with Client(build_mcp(wire_assistant)) as client:  # the SDK's in-process link
+            timeline = await client.call_tool("timeline", {"story": "Texaco bankruptcy"})
+            said = await client.call_tool("quotes", {"speaker": "Gordon Brown", "about": "tariff"})
+            dated = await client.call_tool(
+                "ask", {"question": "What did Gordon Brown say?", "until": "1987-03-02"}
+            )
+            return timeline, said, dated
+
+    timeline, said, dated = asyncio.run(run())
+    entries = timeline.structured_content["entries"]
+    assert [e["doc_id"] for e in entries] == ["w/1", "w/2", "w/3"]
+    assert [e["published"] for e in entries] == ["1987-04-12", "1987-04-13", "1987-04-14"]
+    assert "Texaco" in timeline.structured_content["headline"].title()
+    quotes = said.structured_content["result"]
+    assert [q["doc_id"] for q in quotes] == ["w/5", "w/4"]  # newest first
+    assert quotes[0]["quote"] == "We will cut the steel tariff next year,"
+    answer = dated.structured_content
+    assert answer["status"] == "answered"
+    assert {c["doc_id"] for c in answer["citations"]} == {"w/4"}

@@ -10,54 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import make_settings, mined_index
+from helpers import WIRE, make_settings, mined_index
 from test_ui_browser import browser, open_page, serve  # noqa: F401 (the browser fixture)
 
 pytestmark = pytest.mark.browser
-
-WIRE = [
-    (
-        "w/1",
-        "1987-04-12",
-        "TEXACO FILES FOR BANKRUPTCY",
-        "Texaco Inc filed for protection under Chapter 11 of the bankruptcy code on Sunday, "
-        "rather than post a bond in its legal battle with Pennzoil Co.",
-    ),
-    (
-        "w/2",
-        "1987-04-13",
-        "PENNZOIL TO CHALLENGE TEXACO BANKRUPTCY FILING",
-        "Pennzoil Co said it would challenge the Chapter 11 bankruptcy filing of Texaco Inc, a "
-        "tactic to avoid posting a bond in their legal battle.",
-    ),
-    (
-        "w/3",
-        "1987-04-14",
-        "TEXACO, PENNZOIL STILL FAR APART ON SETTLEMENT",
-        "Texaco Inc and Pennzoil Co are still far apart on a settlement after Texaco filed for "
-        "protection under Chapter 11 of the bankruptcy code, executives said.",
-    ),
-    (
-        "w/4",
-        "1987-03-01",
-        "BROWN ATTACKS STEEL TARIFF",
-        'Gordon Brown met industry leaders in London. "The tariff on steel must go," Brown said.',
-    ),
-    (
-        "w/5",
-        "1987-03-05",
-        "BROWN PROMISES TO CUT STEEL TARIFF",
-        'Gordon Brown spoke in Leeds on Thursday. "We will cut the steel tariff next year," '
-        "Brown said.",
-    ),
-    (
-        "w/6",
-        "1987-03-04",
-        "STEEL TARIFF A SCANDAL, SAYS HOWARD",
-        'Michael Howard attacked the steel tariff in London. "The steel tariff is a scandal," '
-        "Howard said.",
-    ),
-]
 
 
 @pytest.fixture(scope="module")
