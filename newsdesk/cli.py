@@ -738,13 +738,13 @@ def cmd_serve(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_mcp(args: argparse.Namespace, settings: Any) -> int:
+    from newsdesk.api.mcp import run_stdio
     from newsdesk.assistant import build_assistant
-    from newsdesk.server import serve_mcp_stdio
 
     assistant = build_assistant(settings)  # stdout is the protocol's: warnings go to stderr
     warn_if_incomplete(assistant)
     try:
-        serve_mcp_stdio(assistant)
+        run_stdio(assistant)
     finally:
         assistant.close()
     return EXIT_OK

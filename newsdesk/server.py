@@ -5,14 +5,17 @@
 - `/` the chat page (`ui.app`, Gradio mounted on the same FastAPI app).
 
 Around all of it the server guard (`ui.guard`: body limits, closed routes, login throttling,
-security headers), then CORS when `NEWSDESK_CORS_ORIGINS` names origins, then the API keys
-(`NEWSDESK_API_KEYS`) for /v1 and /mcp. The page keeps its own login (`NEWSDESK_AUTH`).
+security headers); around the API's paths CORS when `NEWSDESK_CORS_ORIGINS` names origins,
+the API keys (`NEWSDESK_API_KEYS`), and on loopback without keys a check that the Host is a
+loopback name (`api.access`). The page keeps its own login (`NEWSDESK_AUTH`). The API and MCP
+share one gate (`api.gate`) on the questions at work.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import ipaddress
 import logging
 import socket
@@ -22,15 +25,18 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 from fastapi import FastAPI
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.middleware.cors import CORSMiddleware
 
+from newsdesk.api.access import API_PREFIXES, ForPaths, LoopbackHosts, RequireKey, parse_api_keys
+from newsdesk.api.gate import default_gate
 from newsdesk.api.http import build_api
-from newsdesk.api.keys import RequireKey, parse_api_keys
 from newsdesk.api.mcp import build_mcp
 from newsdesk.assistant import Assistant
 from newsdesk.core.config import Settings
 from newsdesk.core.errors import ConfigError
-from newsdesk.ui.app import API_PREFIXES, guard, mount_page, parse_auth
+from newsdesk.ui.app import PUBLIC_API, mount_page, parse_auth
+from newsdesk.ui.guard import Guard, LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +61,21 @@ def build_server_app(assistant: Assistant, settings: Settings) -> FastAPI:
     """The whole app `serve` runs (see the module docstring)."""
     keys = parse_api_keys(settings.api_keys)
     parse_auth(settings.auth)  # a bad login setting fails here, in one line
-    mcp = build_mcp(assistant)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    rebinding_guard = _is_loopback(settings.host) and keys is None
+    gate = default_gate()
+    mcp = build_mcp(assistant, gate=gate)
     mcp_app = mcp.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=True,
         json_response=True,
         max_request_body_size=settings.max_request_bytes,
-        host=settings.host,
+        transport_security=TransportSecuritySettings(
+            enable_dns_rebinding_protection=rebinding_guard,
+            allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
+            allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+            + origins,
+        ),
     )
 
     @contextlib.asynccontextmanager
@@ -69,16 +83,18 @@ def build_server_app(assistant: Assistant, settings: Settings) -> FastAPI:
         async with mcp.session_manager.run():
             yield
 
-    app = build_api(assistant, settings, lifespan=lifespan)
+    app = build_api(assistant, settings, gate=gate, lifespan=lifespan)
     app.router.routes.extend(mcp_app.routes)  # /mcp, before the page's catch-all mount
     mount_page(app, assistant, settings)
+    # added innermost first: the guard ends up outermost
     app.add_middleware(RequireKey, keys=keys, prefixes=API_PREFIXES)
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if rebinding_guard:
+        app.add_middleware(LoopbackHosts, prefixes=API_PREFIXES)
     if origins:
-        app.add_middleware(
+        cors = functools.partial(
             CORSMiddleware,
             allow_origins=origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
             allow_headers=[
                 "authorization",
                 "content-type",
@@ -86,8 +102,14 @@ def build_server_app(assistant: Assistant, settings: Settings) -> FastAPI:
                 "mcp-protocol-version",
             ],
         )
-    shield = guard(settings)
-    app.add_middleware(shield.cls, *shield.args, **shield.kwargs)  # outermost
+        app.add_middleware(ForPaths, prefixes=API_PREFIXES, wrap=cors)
+    app.add_middleware(
+        Guard,
+        max_body=settings.max_request_bytes,
+        public_api=PUBLIC_API,
+        throttle=LoginThrottle(),
+        api_prefixes=API_PREFIXES,
+    )
     return app
 
 
@@ -119,7 +141,12 @@ def launch(assistant: Assistant, settings: Settings, *, block: bool = True) -> S
     url = f"http://{host}:{settings.port}/"
     if block:
         print(f"Newsdesk on {url} (API {url}v1, MCP {url}mcp); Ctrl-C stops it", flush=True)
-        server.run()
+        try:
+            server.run()
+        except KeyboardInterrupt:  # uvicorn stops cleanly, then passes Ctrl-C on
+            pass
+        except SystemExit as exc:  # uvicorn's way of saying it could not start
+            raise ConfigError(f"cannot serve on {settings.host}:{settings.port}") from exc
         return Server(server, url, None)
     failed: list[BaseException] = []
 
@@ -163,9 +190,4 @@ def _check_port_free(host: str, port: int) -> None:
             raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-def serve_mcp_stdio(assistant: Assistant) -> None:
-    """`newsdesk mcp`: the MCP server over stdin/stdout until the client closes it."""
-    build_mcp(assistant).run("stdio")
-
-
-__all__ = ["Server", "build_server_app", "launch", "serve_mcp_stdio"]
+__all__ = ["Server", "build_server_app", "launch"]

@@ -258,6 +258,95 @@ def test_unknown_paths_methods_and_articles(api_url: str) -> None:
     assert wrong.headers["x-frame-options"] == "DENY"  # the server guard covers the API too
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        (
+            "v1/chat/completions",
+            b'{"model": "\\ud800", "messages": [{"role": "user", "content": "x"}]}',
+            404,
+        ),
+        (
+            "v1/search",
+            b'{"query": "peace \\ud800 talks", "filters": {"sources": ["\\udfff"]}}',
+            400,
+        ),
+        ("v1/chat/completions", b'{"model": "newsdesk", "stream": "yes", "messages": []}', 400),
+        ("v1/search", b'{"query": "peace talks", "k": true}', 400),
+    ],
+)
+def test_odd_values_are_answered_not_500(api_url: str, path: str, body: bytes, status: int) -> None:
+    response = httpx.post(
+        f"{api_url}{path}", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == status, response.text
+    assert response.json()  # valid JSON whatever it echoes
+
+
+def test_a_history_message_that_is_no_question_is_left_out(api_url: str) -> None:
+    reply = ask(
+        api_url, "What did Lukashenko warn?", history=(SEED_QUESTION, "\U0001f44d", "x" * 5000)
+    )
+    assert extra(reply, "newsdesk")["status"] == "answered"
+
+
+def test_on_loopback_without_keys_the_api_answers_loopback_hosts_only(api_url: str) -> None:
+    rebound = httpx.get(f"{api_url}v1/models", headers={"host": "attacker.example:7860"})
+    assert rebound.status_code == 421 and "loopback" in rebound.json()["error"]["message"]
+    assert httpx.get(f"{api_url}v1/models", headers={"host": "localhost"}).status_code == 200
+    assert httpx.get(api_url, headers={"host": "desk.example"}).status_code == 200  # the page
+
+
+class Broken:  # the real assistant with a fault inside: what a bug looks like from outside
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        yield "Partly"
+        raise RuntimeError("a bug")
+
+    def ask(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+
+def test_a_fault_is_a_500_error_object_and_a_stream_ends_with_an_error_event(
+    api_assistant: Any, api_index: Path
+) -> None:
+    import openai
+
+    settings = make_settings(api_index, port=free_port())
+    server = launch(Broken(api_assistant), settings, block=False)  # type: ignore[arg-type]
+    try:
+        client = openai_client(server.url)
+        with pytest.raises(openai.InternalServerError) as fault:
+            client.chat.completions.create(
+                model="newsdesk", messages=[{"role": "user", "content": SEED_QUESTION}]
+            )
+        assert fault.value.status_code == 500 and "server log" in fault.value.message
+        assert "a bug" not in fault.value.message  # details are logged, not sent
+        with pytest.raises(openai.APIError, match="server log"):
+            for _ in client.chat.completions.create(
+                model="newsdesk",
+                messages=[{"role": "user", "content": SEED_QUESTION}],
+                stream=True,
+            ):
+                pass
+        raw = httpx.post(
+            f"{server.url}v1/chat/completions",
+            json={
+                "model": "newsdesk",
+                "stream": True,
+                "messages": [{"role": "user", "content": "x y"}],
+            },
+        )
+        assert raw.text.rstrip().endswith("data: [DONE]")
+    finally:
+        server.close()
+
+
 # ---------------------------------------------------------------- search, articles, stats
 def test_search_article_and_stats(api_url: str) -> None:
     found = httpx.post(
@@ -371,6 +460,8 @@ def test_configured_cors_origins_are_allowed(api_assistant: Any, api_index: Path
         assert allowed.headers["access-control-allow-origin"] == "https://desk.example"
         other = httpx.get(f"{server.url}v1/models", headers={"origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+        page = httpx.get(server.url, headers={"origin": "https://desk.example"})
+        assert page.headers.get("access-control-allow-origin") != "https://desk.example"
     finally:
         server.close()
 
@@ -426,9 +517,12 @@ def _check_tool_results(out: dict[str, Any]) -> None:
     assert out["stats"].structured_content["articles"] == 6
     said = out["quotes"].structured_content["result"]
     assert said and all(q["speaker"] == "Dmitry Peskov" for q in said)
-    # the sample's stories are single reports: no timeline, said so (never a crash)
-    timeline = out["timeline"]
-    assert timeline.is_error or timeline.structured_content["entries"] is not None
+    # the sample's stories are single reports: the timeline is the seed report's
+    timeline = out["timeline"].structured_content
+    assert not out["timeline"].is_error and timeline["undated"] == []
+    seed = out["search"].structured_content["data"][0]["doc_id"]
+    assert {e["doc_id"] for e in timeline["entries"]} == {seed}
+    assert all(e["published"] == "2022-11-24" for e in timeline["entries"])
     assert out["bad"].is_error
 
 
@@ -473,8 +567,9 @@ def test_mcp_over_stdio_spawning_newsdesk_mcp(api_index: Path) -> None:
 
 # ---------------------------------------------------------------- bounded
 class Slow:  # the real assistant, taking its time: what a loaded server looks like
-    def __init__(self, inner: Any, seconds: float) -> None:
+    def __init__(self, inner: Any, steps: int, seconds: float) -> None:
         self.inner = inner
+        self.steps = steps
         self.seconds = seconds
 
     def __getattr__(self, name: str) -> Any:
@@ -483,7 +578,9 @@ class Slow:  # the real assistant, taking its time: what a loaded server looks l
     def stream(self, *args: Any, **kwargs: Any) -> Any:
         import time
 
-        time.sleep(self.seconds)
+        for _ in range(self.steps):  # a slow answerer: a piece every `seconds`
+            time.sleep(self.seconds)
+            yield "."
         yield from self.inner.stream(*args, **kwargs)
 
     def ask(self, *args: Any, **kwargs: Any) -> Any:
@@ -491,45 +588,43 @@ class Slow:  # the real assistant, taking its time: what a loaded server looks l
         return answer
 
 
-def test_a_full_gate_answers_503_at_once_and_frees_its_places(
-    api_assistant: Any, api_index: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def one_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    import newsdesk.api.gate as gate
+
+    monkeypatch.setattr(gate, "RUNNING", 1)
+    monkeypatch.setattr(gate, "WAITING", 1)
+
+
+async def _outcome(client: Any, stream: bool) -> str:
     import openai
+
+    try:
+        reply = await client.chat.completions.create(
+            model="newsdesk", messages=[{"role": "user", "content": SEED_QUESTION}], stream=stream
+        )
+        if stream:
+            async for _ in reply:
+                pass
+        return "answered"
+    except openai.InternalServerError as exc:
+        assert exc.status_code == 503 and exc.response.headers["retry-after"] == "2"
+        assert exc.code == "server_busy"
+        return "busy"
+
+
+def test_a_full_gate_answers_503_at_once(
+    api_assistant: Any, api_index: Path, one_place: None
+) -> None:
     from openai import AsyncOpenAI
 
-    import newsdesk.api.http as http
-
-    monkeypatch.setattr(http, "RUNNING", 1)
-    monkeypatch.setattr(http, "WAITING", 1)
     settings = make_settings(api_index, port=free_port())
-    server = launch(Slow(api_assistant, 2.0), settings, block=False)  # type: ignore[arg-type]
-
-    async def one(client: Any, stream: bool) -> str:
-        try:
-            reply = await client.chat.completions.create(
-                model="newsdesk",
-                messages=[{"role": "user", "content": SEED_QUESTION}],
-                stream=stream,
-            )
-            if stream:
-                async for _ in reply:
-                    pass
-            return "answered"
-        except openai.InternalServerError as exc:
-            assert exc.status_code == 503 and exc.response.headers["retry-after"] == "2"
-            assert exc.code == "server_busy"
-            return "busy"
+    server = launch(Slow(api_assistant, 4, 0.5), settings, block=False)  # type: ignore[arg-type]
 
     async def run() -> tuple[list[str], str]:
         client = AsyncOpenAI(base_url=f"{server.url}v1", api_key="unused", max_retries=0)
-        outcomes = await asyncio.gather(*(one(client, i % 2 == 0) for i in range(5)))
-        # a stream the client drops before its end gives its place back
-        stream = await client.chat.completions.create(
-            model="newsdesk", messages=[{"role": "user", "content": SEED_QUESTION}], stream=True
-        )
-        await stream.close()
-        await asyncio.sleep(2.5)
-        after = await one(client, False)
+        outcomes = await asyncio.gather(*(_outcome(client, i % 2 == 0) for i in range(5)))
+        after = await _outcome(client, False)  # every place given back
         await client.close()
         return list(outcomes), after
 
@@ -541,8 +636,44 @@ def test_a_full_gate_answers_503_at_once_and_frees_its_places(
     assert after == "answered"
 
 
+def test_a_client_that_leaves_a_stream_gives_its_place_back(
+    api_assistant: Any, api_index: Path, one_place: None
+) -> None:
+    import time
+
+    from openai import AsyncOpenAI
+
+    settings = make_settings(api_index, port=free_port())
+    slow = Slow(api_assistant, 60, 0.5)  # 30 s to the end if nobody stops it
+    server = launch(slow, settings, block=False)  # type: ignore[arg-type]
+
+    async def run() -> tuple[float, str]:
+        client = AsyncOpenAI(base_url=f"{server.url}v1", api_key="unused", max_retries=0)
+        stream = await client.chat.completions.create(
+            model="newsdesk", messages=[{"role": "user", "content": SEED_QUESTION}], stream=True
+        )
+        async for _ in stream:  # the first chunk: it holds the one place
+            break
+        await stream.close()
+        left = time.monotonic()
+        slow.steps = 0  # the questions after it are quick
+        while True:
+            outcome = await _outcome(client, False)
+            if outcome == "answered" or time.monotonic() - left > 10:
+                break
+            await asyncio.sleep(0.2)
+        await client.close()
+        return time.monotonic() - left, outcome
+
+    try:
+        waited, outcome = asyncio.run(run())
+    finally:
+        server.close()
+    assert outcome == "answered" and waited < 10  # long before the dropped answer's 30 s
+
+
 def test_the_gate_counts_every_ticket_once() -> None:
-    from newsdesk.api.http import Busy, Gate
+    from newsdesk.api.gate import Busy, Gate
 
     async def run() -> None:
         gate = Gate(running=1, waiting=1)
@@ -550,20 +681,25 @@ def test_the_gate_counts_every_ticket_once() -> None:
         with pytest.raises(Busy):
             gate.admit()
         async with first:
+            assert gate.free_slots == 0 and gate.admitted == 2
             second.release()  # given back before it ran (the client left while waiting)
             second.release()
+            assert gate.admitted == 1
             third = gate.admit()
         first.release()  # a second release is a no-op
+        assert gate.free_slots == 1 and gate.admitted == 1
         async with third:
-            pass
-        assert [gate.admit(), gate.admit()]  # both places free again
+            assert gate.free_slots == 0
+        assert gate.free_slots == 1 and gate.admitted == 0
+        assert await gate.run(lambda: 42) == 42
+        assert gate.free_slots == 1 and gate.admitted == 0
 
     asyncio.run(run())
 
 
 # ---------------------------------------------------------------- key settings
 def test_api_keys_from_a_list_or_a_file(tmp_path: Path) -> None:
-    from newsdesk.api.keys import parse_api_keys
+    from newsdesk.api.access import parse_api_keys
     from newsdesk.core.errors import ConfigError
 
     assert parse_api_keys("") is None
@@ -571,6 +707,7 @@ def test_api_keys_from_a_list_or_a_file(tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     keys.write_text(f"# the desk's keys\n{KEY}\n\n", encoding="utf-8")
     assert parse_api_keys(str(keys)) == {KEY}
+    assert parse_api_keys("k2Vz/9Qa+XbT0pLmN3wR5eY=") == {"k2Vz/9Qa+XbT0pLmN3wR5eY="}  # base64
     for bad, words in (
         ("short", "at least 16 characters"),
         (",", "no keys"),

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from starlette.middleware import Middleware
 
 from newsdesk.assistant import Assistant
 from newsdesk.core.config import Settings
@@ -21,7 +20,6 @@ from newsdesk.core.errors import ConfigError, NewsdeskError
 from newsdesk.core.types import Answer, Article
 from newsdesk.ui import render
 from newsdesk.ui.browser import CITATION_CLICKS_JS, CSS, NAME_CLICKS_JS
-from newsdesk.ui.guard import Guard, LoginThrottle
 from newsdesk.ui.state import Session, Turn, parse_filters
 from newsdesk.ui.tabs import filter_names, find_names, people_tab, stories_tab
 
@@ -30,7 +28,6 @@ log = logging.getLogger(__name__)
 CONCURRENCY = 4  # questions answered at once; more wait in Gradio's queue
 QUEUE_SIZE = 64  # questions waiting at most; the next is told the queue is full, to retry
 PUBLIC_API = ("ask",)  # the one event other programs may run by name
-API_PREFIXES = ("/v1", "/mcp")  # the headless API's paths: its errors are OpenAI-style
 N_EXAMPLES = 4
 UNEXPECTED = "something went wrong inside Newsdesk; the details are in the server log."
 
@@ -314,15 +311,3 @@ def mount_page(app: Any, assistant: Assistant, settings: Settings) -> gr.Blocks:
         css=CSS,
     )
     return demo
-
-
-def guard(settings: Settings) -> Middleware:
-    """The server's guard (`ui.guard`): request limits, closed routes, login throttling and
-    security headers, around everything Gradio serves."""
-    return Middleware(
-        Guard,
-        max_body=settings.max_request_bytes,
-        public_api=PUBLIC_API,
-        throttle=LoginThrottle(),
-        api_prefixes=API_PREFIXES,
-    )

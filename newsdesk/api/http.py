@@ -7,54 +7,48 @@ mounted on it at `/`, MCP at `/mcp`, by `newsdesk.server`). Its OpenAPI document
 - **Chat** (`POST /v1/chat/completions`): the last user message is the question, the earlier
   user messages its history; the reply's content carries the `[n]` markers, `citations` says
   what each number is, `newsdesk.status` the outcome (answered / not_stated / refused).
-  Streaming sends OpenAI's `chat.completion.chunk` events, citations on the last one.
-- **Bounded**: at most `RUNNING` questions are worked on at once and `WAITING` more wait;
-  the next gets 503 with Retry-After at once (never a hung connection). The body limit and
-  security headers are the server guard's (`ui.guard`), as for the page.
-- **Errors** are OpenAI's error objects with the right status: 400 for a malformed or
-  invalid request (which field, why), 401 without a key when keys are set, 404 for an
-  unknown model, article or route, 405 for a wrong method, 413 for a body over the limit.
-  A server fault is a 500 with a message, never a stack trace.
+  Streaming sends OpenAI's `chat.completion.chunk` events (`api.stream`).
+- **Bounded** by the gate it shares with MCP (`api.gate`); the body limit and security
+  headers are the server guard's (`ui.guard`), as for the page.
+- **Errors** are OpenAI's error objects (`api.errors`) with the right status: 400 for a
+  malformed or invalid request (which field, why), 401 without a key when keys are set, 404
+  for an unknown model, article or route, 405 for a wrong method, 413 for a body over the
+  limit, 503 when busy. A server fault is a 500 with a message, never a stack trace.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-import anyio
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
-from starlette.types import Receive, Scope, Send
 
 from newsdesk import __version__
+from newsdesk.api.errors import AsciiJSON, error, error_of
+from newsdesk.api.gate import RETRY_AFTER_S, Busy, Gate, default_gate
 from newsdesk.api.schemas import (
     MODEL_ID,
     ArticleOut,
     AssistantMessage,
     ChatCompletion,
-    ChatCompletionChunk,
     ChatRequest,
     Choice,
-    ChunkChoice,
-    Delta,
     ErrorResponse,
     ModelList,
     ModelOut,
     SearchRequest,
     SearchResponse,
     StatsOut,
-    error_json,
 )
+from newsdesk.api.stream import SSE_EVENT, GatedStream, chat_events
 from newsdesk.api.views import (
     article_out,
     citations_out,
@@ -66,119 +60,51 @@ from newsdesk.api.views import (
 )
 from newsdesk.assistant import Assistant, clean_question
 from newsdesk.core.config import Settings
-from newsdesk.core.errors import NewsdeskError, QuestionError, StoreError
-from newsdesk.core.types import Answer, Filters
+from newsdesk.core.errors import NewsdeskError, QuestionError
 
 log = logging.getLogger(__name__)
 
-RUNNING = 4  # questions worked on at once (as the page's queue)
-WAITING = 64  # questions waiting at most; the next is told to retry
-RETRY_AFTER_S = 2
-# One server-sent event of a streamed answer (OpenAPI 3.1: the schema of each event).
-SSE_EVENT: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "data": {
-            "type": "string",
-            "description": "a chat.completion.chunk as JSON; the last event is [DONE]",
-        },
-        "event": {"type": "string"},
-    },
-    "required": ["data"],
-}
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 503)
 }
 
 
-class Busy(Exception):
-    """Every running and waiting place is taken."""
-
-
-class Ticket:
-    """One request's place at the gate: counted from admission, running once entered,
-    released exactly once however the request ends."""
-
-    def __init__(self, gate: Gate) -> None:
-        self._gate = gate
-        self._running = False
-        self._released = False
-
-    async def __aenter__(self) -> Ticket:
-        await self._gate._slots.acquire()
-        self._running = True
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.release()
-
-    def release(self) -> None:
-        if self._released:
-            return
-        self._released = True
-        if self._running:
-            self._gate._slots.release()
-        self._gate._admitted -= 1
-
-
-class Gate:
-    """At most `running` requests at work and `waiting` more queued (one event loop)."""
-
-    def __init__(self, running: int = RUNNING, waiting: int = WAITING) -> None:
-        self._slots = asyncio.Semaphore(running)
-        self._limit = running + waiting
-        self._admitted = 0
-
-    def admit(self) -> Ticket:
-        if self._admitted >= self._limit:
-            raise Busy
-        self._admitted += 1
-        return Ticket(self)
-
-
-class GatedStream(StreamingResponse):
-    """A streamed answer that gives its ticket back however the stream ends (finished,
-    failed, the client gone before the first byte)."""
-
-    def __init__(self, content: AsyncIterator[str], ticket: Ticket) -> None:
-        super().__init__(
-            content,
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-        )
-        self.ticket = ticket
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+def usable_history(texts: list[str], max_chars: int) -> list[str]:
+    """The earlier user messages that are questions: one a client cannot have asked here (a
+    "thanks", an over-long paste) is left out rather than failing every later turn."""
+    kept = []
+    for text in texts:
         try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.ticket.release()
+            clean_question(text, max_chars)
+        except QuestionError:
+            continue
+        kept.append(text)
+    return kept
 
 
-def error(status: int, message: str, kind: str, code: str | None = None, **kw: Any) -> JSONResponse:
-    body = error_json(message, kind, code, kw.pop("param", None)).model_dump()
-    return JSONResponse(body, status_code=status, **kw)
+class _Answering(APIRoute):
+    """A route whose unexpected failure is answered (a 500 error object, logged) on the spot,
+    not passed up to Starlette's last-resort handler, which also drops the connection."""
 
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
 
-def newsdesk_error(exc: NewsdeskError) -> JSONResponse:
-    """A Newsdesk error as the API's error object: the asker's fault 400, the index's 503."""
-    text = " ".join(str(exc).split())
-    if isinstance(exc, QuestionError):
-        return error(400, text, "invalid_request_error", "invalid_question")
-    if isinstance(exc, StoreError):
-        return error(503, text, "server_error", "index_unavailable")
-    return error(500, text, "server_error")
+        async def answered(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (HTTPException, RequestValidationError, NewsdeskError, Busy):
+                raise  # the app's handlers answer these
+            except Exception as exc:  # noqa: BLE001 - a bug: answered in one line, logged
+                return error_of(exc)
 
-
-def _where(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc if p != "body")
+        return answered
 
 
 def build_api(
     assistant: Assistant, settings: Settings, *, gate: Gate | None = None, **app_kwargs: Any
 ) -> FastAPI:
-    """The API app over `assistant`; `gate` bounds the questions at work (default RUNNING
-    and WAITING); `app_kwargs` go to FastAPI (a lifespan, middleware)."""
+    """The API app over `assistant`; `gate` bounds the questions at work (shared with MCP
+    by `newsdesk.server`); `app_kwargs` go to FastAPI (a lifespan, middleware)."""
     app = FastAPI(
         title="Newsdesk API",
         version=__version__,
@@ -186,32 +112,34 @@ def build_api(
         "Chat follows OpenAI's Chat Completions; `citations` and `newsdesk` are extensions.",
         docs_url=None,
         redoc_url=None,
+        default_response_class=AsciiJSON,
         **app_kwargs,
     )
-    gate = gate or Gate(RUNNING, WAITING)
+    app.router.route_class = _Answering
+    gate = gate or default_gate()
     created = int(time.time())
 
     # ------------------------------------------------------------ errors
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> AsciiJSON:
         first = exc.errors()[0] if exc.errors() else {}
-        where = _where(tuple(first.get("loc", ())))
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
         if first.get("type") == "json_invalid":
-            return error(400, "the request body is not valid JSON", "invalid_request_error")
-        message = f"{where}: {first.get('msg', 'invalid')}" if where else first.get("msg", "")
-        return error(400, message or "invalid request", "invalid_request_error", param=where)
+            return error(400, "the request body is not valid JSON")
+        message = str(first.get("msg") or "invalid request")
+        return error(400, f"{where}: {message}" if where else message, param=where)
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> AsciiJSON:
         kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
         return error(exc.status_code, str(exc.detail), kind, headers=exc.headers)
 
     @app.exception_handler(NewsdeskError)
-    async def refused(request: Request, exc: NewsdeskError) -> JSONResponse:
-        return newsdesk_error(exc)
+    async def refused(request: Request, exc: NewsdeskError) -> AsciiJSON:
+        return error_of(exc)
 
     @app.exception_handler(Busy)
-    async def busy(request: Request, exc: Busy) -> JSONResponse:
+    async def busy(request: Request, exc: Busy) -> AsciiJSON:
         return error(
             503,
             "the server is answering as many questions as it can; retry shortly",
@@ -238,41 +166,28 @@ def build_api(
             return error(
                 404,
                 f"the model '{body.model}' does not exist; use '{MODEL_ID}'",
-                "invalid_request_error",
-                "model_not_found",
+                code="model_not_found",
                 param="model",
             )
         asked = [m.text for m in body.messages if m.role == "user"]
         if not asked:
-            return error(
-                400,
-                "messages: no user message to answer",
-                "invalid_request_error",
-                param="messages",
-            )
-        question, history = asked[-1], asked[:-1]
-        for text in (question, *history):  # a bad question fails before any work
-            clean_question(text, settings.max_question_chars)
+            return error(400, "messages: no user message to answer", param="messages")
+        question = asked[-1]
+        clean_question(question, settings.max_question_chars)  # a bad one fails before work
         options = body.newsdesk
         filters = filters_of(options.filters if options else None)
-        kwargs = {
-            "history": history,
+        kwargs: dict[str, Any] = {
+            "history": usable_history(asked[:-1], settings.max_question_chars),
             "filters": filters,
             "mode": options.mode if options else None,
             "k": options.k if options else None,
         }
-        ticket = gate.admit()
         reply_id = f"chatcmpl-{uuid.uuid4().hex}"
         if body.stream:
-            pieces = assistant.stream(question, **kwargs)  # type: ignore[arg-type]
-            return GatedStream(_events(pieces, ticket, reply_id, body.model, filters), ticket)
-        try:
-            async with ticket:
-                answer = await anyio.to_thread.run_sync(
-                    lambda: assistant.ask(question, **kwargs)  # type: ignore[arg-type]
-                )
-        finally:
-            ticket.release()
+            ticket = gate.admit()
+            pieces = assistant.stream(question, **kwargs)
+            return GatedStream(chat_events(pieces, ticket, reply_id, body.model, filters), ticket)
+        answer = await gate.run(lambda: assistant.ask(question, **kwargs))
         return ChatCompletion(
             id=reply_id,
             created=int(time.time()),
@@ -292,12 +207,7 @@ def build_api(
     )
     async def model(model_id: str) -> Any:
         if model_id != MODEL_ID:
-            return error(
-                404,
-                f"the model '{model_id}' does not exist",
-                "invalid_request_error",
-                "model_not_found",
-            )
+            return error(404, f"the model '{model_id}' does not exist", code="model_not_found")
         return ModelOut(id=MODEL_ID, created=created)
 
     @app.post(
@@ -307,20 +217,13 @@ def build_api(
         summary="Ranked articles and their passages for a query",
     )
     async def search(body: SearchRequest) -> SearchResponse:
-        clean_question(body.query, settings.max_question_chars)
+        query = clean_question(body.query, settings.max_question_chars)
         filters = filters_of(body.filters)
-        ticket = gate.admit()
-        try:
-            async with ticket:
-                found = await anyio.to_thread.run_sync(
-                    lambda: assistant.retrieve(
-                        body.query, filters=filters, mode=body.mode, k=body.k
-                    )
-                )
-        finally:
-            ticket.release()
+        found = await gate.run(
+            lambda: assistant.retrieve(query, filters=filters, mode=body.mode, k=body.k)
+        )
         return SearchResponse(
-            query=body.query,
+            query=query,
             standalone_query=found.standalone_question,
             filters=filters_out(found.filters),
             data=hits_out(found.hits),
@@ -333,19 +236,14 @@ def build_api(
         summary="An article: text, metadata, quotes and names",
     )
     async def article(doc_id: str) -> Any:
-        found = await anyio.to_thread.run_sync(article_out, assistant, doc_id)
+        found = await gate.run(lambda: article_out(assistant, doc_id))
         if found is None:
-            return error(
-                404,
-                f"no article '{doc_id}' in the archive",
-                "invalid_request_error",
-                "article_not_found",
-            )
+            return error(404, f"no article '{doc_id}' in the archive", code="article_not_found")
         return found
 
     @app.get("/v1/stats", response_model=StatsOut, responses=ERRORS, summary="What the index holds")
     async def stats() -> Any:
-        return (await anyio.to_thread.run_sync(assistant.stats)).to_json()
+        return (await gate.run(assistant.stats)).to_json()
 
     api_routes = [r for r in app.routes if isinstance(r, Route) and r.path.startswith("/v1/")]
 
@@ -371,7 +269,7 @@ def build_api(
         methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
         include_in_schema=False,
     )
-    async def unknown(request: Request, rest: str) -> JSONResponse:
+    async def unknown(request: Request, rest: str) -> AsciiJSON:
         """Under /v1, a path no route serves is the API's 404, a wrong method its 405 (not
         the page's, which is mounted behind)."""
         allowed = sorted(
@@ -384,59 +282,11 @@ def build_api(
             return error(
                 405,
                 f"{request.method} is not allowed on {request.url.path}",
-                "invalid_request_error",
                 headers={"allow": ", ".join(allowed)},
             )
-        return error(404, f"no such endpoint: {request.url.path}", "invalid_request_error")
+        return error(404, f"no such endpoint: {request.url.path}")
 
     return app
 
 
-async def _events(
-    pieces: Iterator[str | Answer], ticket: Ticket, reply_id: str, model: str, filters: Filters
-) -> AsyncIterator[str]:
-    """The answer as server-sent events in OpenAI's chunk format, then `[DONE]`."""
-
-    def event(choice: ChunkChoice, **extra: Any) -> str:
-        chunk = ChatCompletionChunk(
-            id=reply_id, created=int(time.time()), model=model, choices=[choice], **extra
-        )
-        data = chunk.model_dump(mode="json")
-        for key in ("citations", "newsdesk"):  # on the last chunk only
-            if data[key] is None:
-                del data[key]
-        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-    def step() -> str | Answer | None:
-        return next(pieces, None)
-
-    try:
-        async with ticket:
-            yield event(ChunkChoice(delta=Delta(role="assistant", content="")))
-            while True:
-                item = await anyio.to_thread.run_sync(step)
-                if item is None:
-                    break
-                if isinstance(item, Answer):
-                    if item.evidence:
-                        yield event(
-                            ChunkChoice(delta=Delta(content=content_of(item)[len(item.text) :]))
-                        )
-                    yield event(
-                        ChunkChoice(delta=Delta(), finish_reason="stop"),
-                        citations=citations_out(item),
-                        newsdesk=reply_out(item, filters),
-                    )
-                    break
-                if item:
-                    yield event(ChunkChoice(delta=Delta(content=item)))
-    except NewsdeskError as exc:
-        yield f"data: {bytes(newsdesk_error(exc).body).decode()}\n\n"  # the SDKs raise it
-    finally:
-        close = getattr(pieces, "close", None)
-        if close is not None:
-            close()
-    yield "data: [DONE]\n\n"
-
-
-__all__ = ["RUNNING", "WAITING", "Gate", "build_api"]
+__all__ = ["build_api", "usable_history"]

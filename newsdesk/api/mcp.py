@@ -9,8 +9,10 @@ for clients that read only text.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -18,6 +20,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from newsdesk import __version__
+from newsdesk.api.gate import Busy, Gate, default_gate
 from newsdesk.api.schemas import (
     MAX_ITEMS,
     ArticleOut,
@@ -47,6 +50,7 @@ INSTRUCTIONS = (
     "`get_article` to read one, `quotes` for what a person said, `timeline` for how a story "
     "unfolded, `archive_stats` for what the archive covers (sources, dates)."
 )
+T = TypeVar("T")
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
 
 Since = Annotated[date | None, Field(description="only articles published on or after (ISO)")]
@@ -58,20 +62,28 @@ def _filters(since: date | None, until: date | None, sources: list[str] | None) 
     return FiltersIn(since=since, until=until, sources=sources or [])
 
 
-def build_mcp(assistant: Assistant) -> MCPServer:
-    """The MCP server over `assistant`; tool errors reach the agent as error results."""
+def build_mcp(assistant: Assistant, *, gate: Gate | None = None) -> MCPServer:
+    """The MCP server over `assistant`; its tools take places at `gate` (the one the HTTP
+    API uses, on `serve`); errors reach the agent as tool errors, in one line."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     server: MCPServer = MCPServer(
         name="newsdesk", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
+    root.handlers[:] = handlers  # the SDK configures the root logger; the program owns it
+    root.setLevel(level)
+    gate = gate or default_gate()
 
-    def guarded(call: Any) -> Any:
+    async def guarded(call: Callable[[], T]) -> T:
         try:
-            return call()
+            return await gate.run(call)
+        except Busy as exc:
+            raise ToolError("the server is answering as many questions as it can; retry") from exc
         except NewsdeskError as exc:
             raise ToolError(" ".join(str(exc).split())) from exc
 
     @server.tool(annotations=READ_ONLY)
-    def ask(
+    async def ask(
         question: Annotated[str, Field(description="the question, in plain words")],
         history: Annotated[
             list[str] | None,
@@ -86,7 +98,9 @@ def build_mcp(assistant: Assistant) -> MCPServer:
         sentence). `status` is answered, not_stated (the archive covers the subject but does
         not state the fact; `evidence` is the closest, not an answer) or refused."""
         filters = filters_of(_filters(since, until, sources))
-        answer = guarded(lambda: assistant.ask(question, history=history or (), filters=filters))
+        answer = await guarded(
+            lambda: assistant.ask(question, history=history or (), filters=filters)
+        )
         return AskOut(
             answer=answer.text,
             status=answer.status,
@@ -96,7 +110,7 @@ def build_mcp(assistant: Assistant) -> MCPServer:
         )
 
     @server.tool(annotations=READ_ONLY)
-    def search_archive(
+    async def search_archive(
         query: Annotated[str, Field(description="words or a question")],
         k: Annotated[int, Field(ge=1, le=50, description="how many articles")] = 10,
         mode: Annotated[Mode, Field(description="hybrid (best), dense or bm25")] = "hybrid",
@@ -107,7 +121,7 @@ def build_mcp(assistant: Assistant) -> MCPServer:
         """Find the articles that best match a query, ranked, each with its matching passages
         (verbatim, with character offsets into the article text) and metadata."""
         filters = filters_of(_filters(since, until, sources))
-        found = guarded(lambda: assistant.retrieve(query, filters=filters, mode=mode, k=k))
+        found = await guarded(lambda: assistant.retrieve(query, filters=filters, mode=mode, k=k))
         return SearchResponse(
             query=query,
             standalone_query=found.standalone_question,
@@ -116,31 +130,33 @@ def build_mcp(assistant: Assistant) -> MCPServer:
         )
 
     @server.tool(annotations=READ_ONLY)
-    def get_article(
+    async def get_article(
         doc_id: Annotated[str, Field(description="an article's doc_id, as search results give")],
     ) -> ArticleOut:
         """One article: its full text, title, source, date, URL, and the quotations and names
         found in it."""
-        found = guarded(lambda: article_out(assistant, doc_id))
+        found = await guarded(lambda: article_out(assistant, doc_id))
         if found is None:
             raise ToolError(f"no article '{doc_id}' in the archive")
         return found
 
     @server.tool(annotations=READ_ONLY)
-    def archive_stats() -> StatsOut:
+    async def archive_stats() -> StatsOut:
         """What the archive holds: article and passage counts, sources, categories, and the
         dates of its oldest and newest articles."""
-        return StatsOut(**guarded(assistant.stats).to_json())
+        return StatsOut(**(await guarded(assistant.stats)).to_json())
 
     @server.tool(annotations=READ_ONLY)
-    def quotes(
+    async def quotes(
         speaker: Annotated[str | None, Field(description="who said it, e.g. Gordon Brown")] = None,
         about: Annotated[str | None, Field(description="words the quotation is about")] = None,
         limit: Annotated[int, Field(ge=1, le=200)] = 20,
     ) -> list[QuoteHitOut]:
         """Direct quotations from the archive with their speakers, verbatim, newest first:
         what `speaker` said about `about` (either may be left out)."""
-        hits = guarded(lambda: assistant.archive.quotes(speaker=speaker, query=about, limit=limit))
+        hits = await guarded(
+            lambda: assistant.archive.quotes(speaker=speaker, query=about, limit=limit)
+        )
         return [
             QuoteHitOut(
                 doc_id=h.doc_id,
@@ -156,12 +172,12 @@ def build_mcp(assistant: Assistant) -> MCPServer:
         ]
 
     @server.tool(annotations=READ_ONLY)
-    def timeline(
+    async def timeline(
         story: Annotated[str, Field(description="the story, e.g. 'the Yukos affair'")],
     ) -> TimelineOut:
         """How a story unfolded: its reports' developments in date order, one verbatim line
         each; undated reports are listed apart, never placed by guess."""
-        found = guarded(lambda: assistant.timeline(story))
+        found = await guarded(lambda: assistant.timeline(story))
         if found is None:
             raise ToolError(f"no story in the archive matches '{story}'")
 
@@ -186,4 +202,9 @@ def build_mcp(assistant: Assistant) -> MCPServer:
     return server
 
 
-__all__ = ["INSTRUCTIONS", "build_mcp"]
+def run_stdio(assistant: Assistant) -> None:
+    """`newsdesk mcp`: the MCP server over stdin/stdout until the client closes it."""
+    build_mcp(assistant).run("stdio")
+
+
+__all__ = ["INSTRUCTIONS", "build_mcp", "run_stdio"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from newsdesk.core.types import Mode, Status
 
@@ -43,7 +43,7 @@ class NewsdeskOptions(_Strict):
 
     filters: FiltersIn | None = None
     mode: Mode | None = Field(default=None, description="retrieval mode; the server's default")
-    k: int | None = Field(default=None, ge=1, le=50, description="articles retrieved")
+    k: StrictInt | None = Field(default=None, ge=1, le=50, description="articles retrieved")
 
 
 class TextPart(BaseModel):
@@ -80,7 +80,7 @@ class ChatRequest(BaseModel):
         json_schema_extra={"enum": [MODEL_ID]},
     )
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_ITEMS)
-    stream: bool = False
+    stream: StrictBool = False
     newsdesk: NewsdeskOptions | None = None
 
 
@@ -189,7 +189,7 @@ class SearchRequest(_Strict):
     query: str = Field(min_length=1)
     filters: FiltersIn | None = None
     mode: Mode | None = None
-    k: int = Field(default=10, ge=1, le=50)
+    k: StrictInt = Field(default=10, ge=1, le=50)
 
 
 class PassageOut(BaseModel):
