@@ -1,8 +1,8 @@
 """Finding inputs and turning each into Articles: files, folders, URL lists and URLs.
 
 `discover()` expands the user's arguments into `Source`s; `load()` reads one source. Parsing
-lives in `ingest.formats` (text, Markdown, HTML), `ingest.records` (JSON, JSONL, CSV, feeds)
-and `ingest.web` (downloads).
+lives in `ingest.formats` (text, Markdown, HTML), `ingest.records` (JSON, JSONL, CSV, feeds),
+`ingest.documents` (Word), `ingest.newsxml` (NITF, NewsML-G2) and `ingest.web` (downloads).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from pathlib import Path
 
 from newsdesk.core.errors import IngestError
 from newsdesk.core.types import Article
+from newsdesk.ingest.documents import parse_docx
 from newsdesk.ingest.formats import Place, normalise_text, parse_html, parse_text
+from newsdesk.ingest.newsxml import is_news_xml, parse_news_xml
 from newsdesk.ingest.records import Parsed, parse_csv, parse_feed, parse_json, parse_jsonl
 from newsdesk.ingest.web import fetch, human_size
 
@@ -38,6 +40,9 @@ _KINDS = {
     ".xml": "feed",
     ".rss": "feed",
     ".atom": "feed",
+    ".nitf": "newsxml",
+    ".newsml": "newsxml",
+    ".docx": "docx",
 }
 URL_LIST_SUFFIX = ".urls"  # a text file of URLs, one a line, `#` comments
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_KINDS) | {URL_LIST_SUFFIX}
@@ -185,6 +190,10 @@ def load(
 
 
 def _parse(data: bytes, kind: str, place: Place, *, charset: str = "", url: str = "") -> Parsed:
+    if kind == "docx":
+        return [parse_docx(data, place)], []
+    if kind == "newsxml" or (kind == "feed" and is_news_xml(data)):
+        return parse_news_xml(data, place)
     if kind == "feed":
         _check_not_binary(data, place.name)
         data, bad = _feed_entries_decoded(data, place, charset)

@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "ingest",
         help="add files, folders or URLs to the index",
-        description="Load articles (.txt .md .html .json .jsonl .csv, RSS/Atom, "
+        description="Load articles (.txt .md .html .json .jsonl .csv, RSS/Atom, Word .docx, "
+        "NITF and NewsML-G2 wire XML, "
         "http(s) URLs or .urls lists), chunk, embed and store them. Re-running "
         "is safe and fast: unchanged articles are skipped. Exit status: 0 all read, "
         "4 some files or records skipped (each reported), 1 nothing stored.",
