@@ -2,7 +2,8 @@
 
 `discover()` expands the user's arguments into `Source`s; `load()` reads one source. Parsing
 lives in `ingest.formats` (text, Markdown, HTML), `ingest.records` (JSON, JSONL, CSV, feeds),
-`ingest.documents` (Word), `ingest.newsxml` (NITF, NewsML-G2) and `ingest.web` (downloads).
+`ingest.documents` (Word), `ingest.newsxml` (NITF, NewsML-G2), `ingest.wxr` (WordPress
+exports) and `ingest.web` (downloads).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from newsdesk.ingest.formats import Place, normalise_text, parse_html, parse_tex
 from newsdesk.ingest.newsxml import is_news_xml, parse_news_xml
 from newsdesk.ingest.records import Parsed, parse_csv, parse_feed, parse_json, parse_jsonl
 from newsdesk.ingest.web import fetch, human_size
+from newsdesk.ingest.wxr import is_wxr, parse_wxr
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +196,8 @@ def _parse(data: bytes, kind: str, place: Place, *, charset: str = "", url: str 
         return [parse_docx(data, place)], []
     if kind == "newsxml" or (kind == "feed" and is_news_xml(data)):
         return parse_news_xml(data, place)
+    if kind == "feed" and is_wxr(data):
+        return parse_wxr(data, place)
     if kind == "feed":
         _check_not_binary(data, place.name)
         data, bad = _feed_entries_decoded(data, place, charset)

@@ -44,7 +44,7 @@ def is_news_xml(data: bytes) -> bool:
 
 
 def parse_news_xml(data: bytes, place: Place) -> tuple[list[Article], list[IngestError]]:
-    root = _parse(data, place)
+    root = parse_xml(data, place)
     kind = _local(root)
     if kind == "nitf":
         return [_nitf(root, place, doc_id=place.rel)], []
@@ -66,7 +66,8 @@ def parse_news_xml(data: bytes, place: Place) -> tuple[list[Article], list[Inges
     return articles, errors
 
 
-def _parse(data: bytes, place: Place) -> Any:
+def parse_xml(data: bytes, place: Place) -> Any:
+    """The root element of `data`, parsed by the rules above; IngestError if it breaks them."""
     if _ENTITY.search(data):
         raise IngestError(
             place.name, "the XML declares entities, which are refused (expansion is unsafe)"
@@ -221,4 +222,4 @@ def _date(value: str) -> str:
     return "-".join(compact.groups()) if compact else value.strip()
 
 
-__all__ = ["ROOTS", "is_news_xml", "parse_news_xml"]
+__all__ = ["ROOTS", "is_news_xml", "parse_news_xml", "parse_xml"]

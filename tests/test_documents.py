@@ -287,3 +287,62 @@ def test_ingest_of_word_and_wire_files_is_idempotent_and_a_bad_one_fails_alone(
     assert len(reasons) == 2 and "no text" in reasons[0] and "not a readable" in reasons[1]
     again = ingest(make_settings(index), [str(archive)], embedder=embedder)
     assert again.articles_added == 0 and again.articles_unchanged == 4
+
+
+# --------------------------------------------------------------------------- WordPress exports
+
+WXR = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/"
+  xmlns:content="http://purl.org/rss/1.0/modules/content/"
+  xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:wp="http://wordpress.org/export/1.2/">
+<channel>
+  <title>Millbrook Courier</title>
+  <link>https://courier.example</link>
+  <wp:wxr_version>1.2</wp:wxr_version>
+  <item>
+    <title>Flood walls approved</title>
+    <link>https://courier.example/2024/02/flood-walls/</link>
+    <pubDate>Wed, 14 Feb 2024 09:30:00 +0000</pubDate>
+    <dc:creator><![CDATA[jreporter]]></dc:creator>
+    <guid isPermaLink="false">https://courier.example/?p=12</guid>
+    <content:encoded><![CDATA[<p>The council approved the walls.</p>
+      <p>Work starts in May.</p>]]></content:encoded>
+    <wp:post_id>12</wp:post_id>
+    <wp:post_date_gmt><![CDATA[2024-02-13 22:00:00]]></wp:post_date_gmt>
+    <wp:status><![CDATA[publish]]></wp:status>
+    <wp:post_type><![CDATA[post]]></wp:post_type>
+    <category domain="post_tag" nicename="walls"><![CDATA[walls]]></category>
+    <category domain="category" nicename="local"><![CDATA[Local]]></category>
+  </item>
+  <item>
+    <title>Draft: budget</title>
+    <link>https://courier.example/?p=13</link>
+    <content:encoded><![CDATA[<p>Not yet.</p>]]></content:encoded>
+    <wp:status>draft</wp:status><wp:post_type>post</wp:post_type>
+  </item>
+  <item>
+    <title>logo.png</title>
+    <link>https://courier.example/logo/</link>
+    <wp:status>inherit</wp:status><wp:post_type>attachment</wp:post_type>
+  </item>
+  <item>
+    <title>Empty post</title>
+    <link>https://courier.example/empty/</link>
+    <content:encoded><![CDATA[]]></content:encoded>
+    <wp:status>publish</wp:status><wp:post_type>post</wp:post_type>
+  </item>
+</channel>
+</rss>
+"""
+
+
+def test_wordpress_export_keeps_published_posts_only(tmp_path: Path) -> None:
+    path = write(tmp_path, "courier-export.xml", WXR)
+    articles, errors = load_all(path)
+    assert [a.doc_id for a in articles] == ["https://courier.example/2024/02/flood-walls/"]
+    post = articles[0]
+    assert post.title == "Flood walls approved" and post.source == "Millbrook Courier"
+    assert post.text == "The council approved the walls.\n\nWork starts in May."
+    assert post.published == "2024-02-13" and post.author == "jreporter"
+    assert post.category == "Local" and post.url == post.doc_id
+    assert [e.path for e in errors] == [f"{path}#https://courier.example/empty/"]
