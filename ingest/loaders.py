@@ -18,11 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lxml import etree
+
 from newsdesk.core.errors import IngestError
 from newsdesk.core.types import Article
 from newsdesk.ingest.documents import parse_docx
 from newsdesk.ingest.formats import Place, normalise_text, parse_html, parse_text
-from newsdesk.ingest.newsxml import is_news_xml, parse_news_xml
+from newsdesk.ingest.newsxml import is_news_xml, parse_news_xml, parse_xml
 from newsdesk.ingest.records import Parsed, parse_csv, parse_feed, parse_json, parse_jsonl
 from newsdesk.ingest.web import fetch, human_size
 from newsdesk.ingest.wxr import is_wxr, parse_wxr
@@ -53,6 +55,8 @@ _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*)://")
 _BINARY_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 _BINARY_SHARE = 0.05  # more control characters than this and a "text" file is binary
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+_SITEMAP_ROOT = re.compile(rb"<(?:[\w.-]+:)?(?:urlset|sitemapindex)[\s>]")
+SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit
 _FEED_ROOT = re.compile(r"<(?:rss|feed|rdf:RDF)[\s>]")
 
 
@@ -70,7 +74,7 @@ class Source:
 
 
 def discover(inputs: Sequence[str]) -> tuple[list[Source], list[IngestError]]:
-    """Expand arguments (files, folders, `.urls` lists, http(s) URLs) into sources.
+    """Expand arguments (files, folders, `.urls` lists, sitemaps, http(s) URLs) into sources.
 
     Folders are walked recursively in sorted order; hidden files and folders and files of
     unsupported types inside them are skipped. Problems (a missing path, an unsupported file
@@ -98,6 +102,8 @@ def discover(inputs: Sequence[str]) -> tuple[list[Source], list[IngestError]]:
             _walk(resolved, sources, errors)
         elif path.suffix.lower() == URL_LIST_SUFFIX:
             _read_url_list(resolved, sources, errors)
+        elif _is_sitemap(resolved):
+            _read_sitemap(resolved, sources, errors)
         elif path.suffix.lower() in SUPPORTED_SUFFIXES:
             sources.append(Source(origin=str(resolved), rel=path.name, path=resolved))
         else:
@@ -131,6 +137,8 @@ def _walk(root: Path, sources: list[Source], errors: list[IngestError]) -> None:
             path = Path(dirpath, name)
             if suffix == URL_LIST_SUFFIX:
                 _read_url_list(path, sources, errors)
+            elif _is_sitemap(path):
+                _read_sitemap(path, sources, errors)
             else:
                 found.append(Source(str(root), path.relative_to(root).as_posix(), path))
     sources.extend(sorted(found, key=lambda s: s.rel))
@@ -155,6 +163,47 @@ def _read_url_list(path: Path, sources: list[Source], errors: list[IngestError])
             errors.append(IngestError(f"{path}#{n}", f"not an http(s) URL: {line[:100]}"))
     if (len(sources), len(errors)) == before:
         errors.append(IngestError(str(path), "no URLs in the list"))
+
+
+def _is_sitemap(path: Path) -> bool:
+    """A sitemap (`<urlset>` or `<sitemapindex>` at the root of an .xml file)."""
+    if path.suffix.lower() != ".xml":
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False  # load() reports it
+    return _SITEMAP_ROOT.search(re.sub(rb"<!--.*?-->", b"", head, flags=re.S)) is not None
+
+
+def _read_sitemap(path: Path, sources: list[Source], errors: list[IngestError]) -> None:
+    """A sitemap's page URLs, as a `.urls` list's: each fetched when loaded."""
+    place = Place(name=str(path), rel=path.name, from_path=True)
+    try:
+        root = parse_xml(read_file(path, max_bytes=SITEMAP_MAX_BYTES), place)
+    except IngestError as exc:
+        errors.append(exc)
+        return
+    locs = [
+        " ".join("".join(e.itertext()).split())
+        for e in root.iter(etree.Element)
+        if etree.QName(e).localname == "loc"
+    ]
+    if etree.QName(root).localname == "sitemapindex":
+        errors.append(
+            IngestError(str(path), f"a sitemap index of {len(locs)} sitemaps: ingest those")
+        )
+        return
+    before = len(sources)
+    for n, loc in enumerate(locs, start=1):
+        scheme = _SCHEME.match(loc)
+        if scheme and scheme.group(1).lower() in ("http", "https"):
+            sources.append(_url_source(loc))
+        else:
+            errors.append(IngestError(f"{path}#{n}", f"not an http(s) URL: {loc[:100]}"))
+    if len(sources) == before:
+        errors.append(IngestError(str(path), "no page URLs in the sitemap"))
 
 
 # --------------------------------------------------------------------------- loading

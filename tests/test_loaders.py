@@ -876,3 +876,30 @@ def test_a_feed_that_declares_its_encoding_is_read_in_it(tmp_path: Path) -> None
     path.write_bytes(data)
     articles, errors = load(Source(str(path), "latin.xml", path))
     assert [a.title for a in articles] == ["Caf\u00e9 news"] and not errors
+
+
+def test_a_sitemap_is_a_list_of_urls(tmp_path: Path, server: str) -> None:
+    path = write(
+        tmp_path,
+        "sitemap.xml",
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"  <url><loc>{server}/article</loc><lastmod>2024-02-14</lastmod></url>\n"
+        f"  <url><loc> {server}/plain </loc></url>\n"
+        "  <url><loc>ftp://files.example/x</loc></url>\n"
+        "</urlset>\n",
+    )
+    sources, errors = discover([str(path)])
+    assert [s.url for s in sources] == [f"{server}/article", f"{server}/plain"]
+    assert [e.path for e in errors] == [f"{path.resolve()}#3"]
+    assert [len(load(s)[0]) for s in sources] == [1, 1]
+    assert discover([str(tmp_path)])[0] == sources  # found in a folder too
+    index = write(
+        tmp_path,
+        "index/sitemap.xml",
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{server}/sitemap-1.xml</loc></sitemap></sitemapindex>",
+    )
+    assert "a sitemap index of 1 sitemaps" in discover([str(index)])[1][0].reason
+    empty = write(tmp_path, "empty/sitemap.xml", "<urlset></urlset>")
+    assert discover([str(empty)])[1][0].reason == "no page URLs in the sitemap"
