@@ -178,3 +178,15 @@ def mined_index(root: Path, stories: dict[str, str], embedder: Any, recognizer: 
     index = root / "index"
     ingest(make_settings(index), [str(archive)], embedder=embedder)
     return enrich(make_settings(index, enrich="all"), recognizer=recognizer, embedder=embedder)
+
+
+def wire_index(root: Path, embedder: Any, recognizer: Any) -> Path:
+    """The WIRE stories as a JSON Lines archive, ingested and enriched under `root`; the
+    index's path."""
+    import json
+
+    lines = "".join(
+        json.dumps({"id": i, "published": d, "title": t, "body": b}) + "\n" for i, d, t, b in WIRE
+    )
+    mined_index(root, {"wire.jsonl": lines}, embedder, recognizer)
+    return root / "index"

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import SAMPLE, SEED_QUESTION, WIRE, free_port, make_settings, mined_index
+from helpers import SAMPLE, SEED_QUESTION, free_port, make_settings, wire_index
 
 from newsdesk.server import launch
 
@@ -734,16 +734,10 @@ def test_serve_with_a_bad_key_setting_fails_in_one_line(
 def wire_assistant(
     tmp_path_factory: pytest.TempPathFactory, embedder: Any, recognizer: Any
 ) -> Iterator[Any]:
-    import json
-
     from newsdesk.assistant import build_assistant
 
-    root = tmp_path_factory.mktemp("api-wire")
-    lines = "".join(
-        json.dumps({"id": i, "published": d, "title": t, "body": b}) + "\n" for i, d, t, b in WIRE
-    )
-    mined_index(root, {"wire.jsonl": lines}, embedder, recognizer)
-    assistant = build_assistant(make_settings(root / "index"), embedder=embedder)
+    index = wire_index(tmp_path_factory.mktemp("api-wire"), embedder, recognizer)
+    assistant = build_assistant(make_settings(index), embedder=embedder)
     yield assistant
     assistant.close()
 

@@ -4,13 +4,11 @@ naming someone. Over a small dated wire archive enriched as ingest enriches it."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import WIRE, make_settings, mined_index
+from helpers import make_settings, wire_index
 from test_ui_browser import browser, open_page, serve  # noqa: F401 (the browser fixture)
 
 pytestmark = pytest.mark.browser
@@ -22,12 +20,7 @@ def news_app(
 ) -> Iterator[str]:
     from newsdesk.assistant import build_assistant
 
-    root = tmp_path_factory.mktemp("news-ui")
-    lines = "".join(
-        json.dumps({"id": i, "published": d, "title": t, "body": b}) + "\n" for i, d, t, b in WIRE
-    )
-    mined_index(root, {"wire.jsonl": lines}, embedder, recognizer)
-    index: Path = root / "index"
+    index = wire_index(tmp_path_factory.mktemp("news-ui"), embedder, recognizer)
     assistant = build_assistant(make_settings(index), embedder=embedder)
     demo, url = serve(assistant, index)
     try:

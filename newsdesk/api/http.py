@@ -54,9 +54,8 @@ from newsdesk.api.views import (
     citations_out,
     content_of,
     filters_of,
-    filters_out,
-    hits_out,
     reply_out,
+    search_out,
 )
 from newsdesk.assistant import Assistant, clean_question
 from newsdesk.core.config import Settings
@@ -222,12 +221,7 @@ def build_api(
         found = await gate.run(
             lambda: assistant.retrieve(query, filters=filters, mode=body.mode, k=body.k)
         )
-        return SearchResponse(
-            query=query,
-            standalone_query=found.standalone_question,
-            filters=filters_out(found.filters),
-            data=hits_out(found.hits),
-        )
+        return search_out(query, found)
 
     @app.get(
         "/v1/articles/{doc_id:path}",

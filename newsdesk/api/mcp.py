@@ -36,8 +36,7 @@ from newsdesk.api.views import (
     article_out,
     citations_out,
     filters_of,
-    filters_out,
-    hits_out,
+    search_out,
 )
 from newsdesk.assistant import Assistant
 from newsdesk.core.errors import NewsdeskError
@@ -122,12 +121,7 @@ def build_mcp(assistant: Assistant, *, gate: Gate | None = None) -> MCPServer:
         (verbatim, with character offsets into the article text) and metadata."""
         filters = filters_of(_filters(since, until, sources))
         found = await guarded(lambda: assistant.retrieve(query, filters=filters, mode=mode, k=k))
-        return SearchResponse(
-            query=query,
-            standalone_query=found.standalone_question,
-            filters=filters_out(found.filters),
-            data=hits_out(found.hits),
-        )
+        return search_out(query, found)
 
     @server.tool(annotations=READ_ONLY)
     async def get_article(

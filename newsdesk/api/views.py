@@ -14,9 +14,11 @@ from newsdesk.api.schemas import (
     QuoteOut,
     RetrievedOut,
     SearchHit,
+    SearchResponse,
 )
 from newsdesk.assistant import Assistant
 from newsdesk.core.types import Answer, ArticleHit, Filters, check_date_range
+from newsdesk.retriever.answering import Retrieval
 
 EVIDENCE_LABEL = "Closest evidence (not an answer):"
 
@@ -120,6 +122,16 @@ def hits_out(hits: tuple[ArticleHit, ...]) -> list[SearchHit]:
     return out
 
 
+def search_out(query: str, found: Retrieval) -> SearchResponse:
+    """A retrieval as the search answer (the HTTP route's and the MCP tool's)."""
+    return SearchResponse(
+        query=query,
+        standalone_query=found.standalone_question,
+        filters=filters_out(found.filters),
+        data=hits_out(found.hits),
+    )
+
+
 def article_out(assistant: Assistant, doc_id: str) -> ArticleOut | None:
     """The article `doc_id` with its quotes and names (empty before `newsdesk enrich`)."""
     article = assistant.article(doc_id)
@@ -158,4 +170,5 @@ __all__ = [
     "filters_out",
     "hits_out",
     "reply_out",
+    "search_out",
 ]
