@@ -3,7 +3,7 @@
 `discover()` expands the user's arguments into `Source`s; `load()` reads one source. Parsing
 lives in `ingest.formats` (text, Markdown, HTML), `ingest.records` (JSON, JSONL, CSV, feeds),
 `ingest.documents` (Word), `ingest.newsxml` (NITF, NewsML-G2), `ingest.wxr` (WordPress
-exports) and `ingest.web` (downloads).
+exports), `ingest.warc` (web archives) and `ingest.web` (downloads).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from newsdesk.ingest.documents import parse_docx
 from newsdesk.ingest.formats import Place, normalise_text, parse_html, parse_text
 from newsdesk.ingest.newsxml import is_news_xml, parse_news_xml, parse_xml
 from newsdesk.ingest.records import Parsed, parse_csv, parse_feed, parse_json, parse_jsonl
+from newsdesk.ingest.warc import parse_warc
 from newsdesk.ingest.web import fetch, human_size
 from newsdesk.ingest.wxr import is_wxr, parse_wxr
 
@@ -47,7 +48,12 @@ _KINDS = {
     ".nitf": "newsxml",
     ".newsml": "newsxml",
     ".docx": "docx",
+    ".warc": "warc",
+    ".warc.gz": "warc",
+    ".arc": "warc",
+    ".arc.gz": "warc",
 }
+_COMPOUND = (".warc.gz", ".arc.gz")  # suffixes of two parts
 URL_LIST_SUFFIX = ".urls"  # a text file of URLs, one a line, `#` comments
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_KINDS) | {URL_LIST_SUFFIX}
 
@@ -104,11 +110,17 @@ def discover(inputs: Sequence[str]) -> tuple[list[Source], list[IngestError]]:
             _read_url_list(resolved, sources, errors)
         elif _is_sitemap(resolved):
             _read_sitemap(resolved, sources, errors)
-        elif path.suffix.lower() in SUPPORTED_SUFFIXES:
+        elif suffix_of(path) in SUPPORTED_SUFFIXES:
             sources.append(Source(origin=str(resolved), rel=path.name, path=resolved))
         else:
             errors.append(IngestError(arg, _unsupported(path)))
     return list(dict.fromkeys(sources)), errors
+
+
+def suffix_of(path: Path) -> str:
+    """The file's type suffix, lower-case: `.warc.gz` whole, else the last one."""
+    name = path.name.lower()
+    return next((s for s in _COMPOUND if name.endswith(s)), path.suffix.lower())
 
 
 def _url_source(url: str) -> Source:
@@ -130,7 +142,7 @@ def _walk(root: Path, sources: list[Source], errors: list[IngestError]) -> None:
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            suffix = Path(name).suffix.lower()
+            suffix = suffix_of(Path(name))
             if name.startswith(".") or suffix not in SUPPORTED_SUFFIXES:
                 skipped += 1
                 continue
@@ -229,12 +241,15 @@ def load(
         parsed = _parse(got.data, got.kind, place, charset=got.charset, url=got.url)
     else:
         place = Place(name=str(source.path), rel=source.rel, from_path=True)
-        kind = _KINDS.get(source.path.suffix.lower())
+        kind = _KINDS.get(suffix_of(source.path))
         if source.path.suffix.lower() == URL_LIST_SUFFIX:
             raise IngestError(place.name, "a list of URLs: expand it with discover() first")
         if kind is None:
             raise IngestError(place.name, _unsupported(source.path))
-        parsed = _parse(read_file(source.path, max_bytes=max_file_bytes), kind, place)
+        if kind == "warc":  # streamed: the size limit is per page, not per file
+            parsed = parse_warc(source.path, place, max_record_bytes=max_file_bytes)
+        else:
+            parsed = _parse(read_file(source.path, max_bytes=max_file_bytes), kind, place)
     articles, errors = _unique(*parsed, place)
     logger.debug("%s: %d articles, %d errors", place.name, len(articles), len(errors))
     return articles, errors

@@ -280,13 +280,17 @@ def test_ingest_of_word_and_wire_files_is_idempotent_and_a_bad_one_fails_alone(
     write(archive, "wire/texaco.nitf", NITF)
     write(archive, "wire/today.xml", NEWSML_MESSAGE)
     write(archive, "desk/broken.docx", b"not a zip")
+    (archive / "crawl").mkdir()
+    warc_file(archive / "crawl" / "courier.warc.gz")
     index = tmp_path / "index"
     first = ingest(make_settings(index), [str(archive)], embedder=embedder)
-    assert first.articles_added == 4  # a Word file, an NITF file, two NewsML items
+    assert first.articles_added == 6  # Word, NITF, two NewsML items, two archived pages
     reasons = sorted(e.reason for e in first.errors)
-    assert len(reasons) == 2 and "no text" in reasons[0] and "not a readable" in reasons[1]
+    assert len(reasons) == 3
+    assert "no text" in reasons[0] and "no article text" in reasons[1]
+    assert "not a readable" in reasons[2]
     again = ingest(make_settings(index), [str(archive)], embedder=embedder)
-    assert again.articles_added == 0 and again.articles_unchanged == 4
+    assert again.articles_added == 0 and again.articles_unchanged == 6
 
 
 # --------------------------------------------------------------------------- WordPress exports
@@ -346,3 +350,101 @@ def test_wordpress_export_keeps_published_posts_only(tmp_path: Path) -> None:
     assert post.published == "2024-02-13" and post.author == "jreporter"
     assert post.category == "Local" and post.url == post.doc_id
     assert [e.path for e in errors] == [f"{path}#https://courier.example/empty/"]
+
+
+# --------------------------------------------------------------------------- web archives
+
+PAGE = """<html><head><title>{title}</title></head><body><nav>Home | World</nav>
+<article><h1>{title}</h1><p>{body}</p><p>It was the second paragraph of the story, which
+says more about what happened and why it mattered to the people of the town.</p></article>
+<footer>Copyright</footer></body></html>"""
+
+
+def warc_file(path: Path, *, gzip: bool = True, cut: bool = False) -> Path:
+    """A small crawl written by warcio: two article pages, one captured twice (a revisit and
+    a second response with the same payload), a request, an image, a 404, a page of no text."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=gzip)
+
+    def response(
+        url: str,
+        body: bytes,
+        content_type: str = "text/html; charset=utf-8",
+        status: str = "200 OK",
+        date: str = "2024-02-14T10:00:00Z",
+    ) -> None:
+        http = StatusAndHeaders(status, [("Content-Type", content_type)], protocol="HTTP/1.1")
+        record = writer.create_warc_record(
+            url,
+            "response",
+            payload=io.BytesIO(body),
+            http_headers=http,
+            warc_headers_dict={"WARC-Date": date},
+        )
+        writer.write_record(record)
+
+    site = "https://courier.example"
+    flood = PAGE.format(title="River Ash floods Water Lane", body="Forty homes flooded.").encode()
+    walls = PAGE.format(title="Council backs new walls", body="The vote was unanimous.").encode()
+    response(f"{site}/flood", flood)
+    request = io.BytesIO(b"GET /flood HTTP/1.1\r\n\r\n")
+    writer.write_record(writer.create_warc_record(f"{site}/flood", "request", payload=request))
+    response(f"{site}/flood?utm=x", flood, date="2024-02-15T10:00:00Z")  # the same payload
+    response(f"{site}/walls", walls, date="2024-02-16T08:00:00Z")
+    response(f"{site}/logo.png", b"\x89PNG\r\n", content_type="image/png")
+    response(f"{site}/gone", b"<html>gone</html>", status="404 Not Found")
+    response(f"{site}/empty", b"<html><body></body></html>")
+    data = out.getvalue()
+    path.write_bytes(data[: len(data) - 200] if cut else data)
+    return path
+
+
+def test_a_web_archive_s_html_pages_are_articles(tmp_path: Path) -> None:
+    for name, gzip in (("crawl.warc.gz", True), ("crawl.warc", False)):
+        path = warc_file(tmp_path / name, gzip=gzip)
+        assert discover_one(path)
+        articles, errors = load_all(path)
+        assert [a.doc_id for a in articles] == [
+            "https://courier.example/flood",
+            "https://courier.example/walls",
+        ]
+        flood, walls = articles
+        assert flood.title == "River Ash floods Water Lane" and "Forty homes" in flood.text
+        assert "Home | World" not in flood.text and "Copyright" not in flood.text
+        assert flood.published == "2024-02-14" and walls.published == "2024-02-16"
+        assert flood.url == "https://courier.example/flood"
+        assert [e.path for e in errors] == [f"{path}#https://courier.example/empty"]
+
+
+def test_a_web_archive_cut_short_keeps_the_pages_before_the_cut(tmp_path: Path) -> None:
+    path = warc_file(tmp_path / "cut.warc.gz", cut=True)
+    articles, errors = load_all(path)
+    assert [a.doc_id for a in articles][:2] == [
+        "https://courier.example/flood",
+        "https://courier.example/walls",
+    ]
+    assert any(e.path == str(path) and "cut short" in e.reason for e in errors)
+    assert "not a WARC or ARC file" in reason_of(
+        write(tmp_path, "fake.warc", b"hello world\n" * 10)
+    )
+
+
+def test_a_page_over_the_limit_is_reported_alone(tmp_path: Path) -> None:
+    path = warc_file(tmp_path / "crawl.warc.gz")
+    articles, errors = load_all(path, max_file_bytes=200)
+    assert articles == []
+    assert [(e.path.rsplit("/", 1)[-1], e.reason) for e in errors] == [
+        ("flood", "the page is over the 200-byte limit"),  # its second capture: not again
+        ("walls", "the page is over the 200-byte limit"),
+        ("empty", "no article text found in the HTML page"),
+    ]
+
+
+def discover_one(path: Path) -> bool:
+    from newsdesk.ingest.loaders import discover
+
+    sources, errors = discover([str(path.parent)])
+    return not errors and [s.path for s in sources if s.path == path] == [path]
