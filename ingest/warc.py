@@ -12,7 +12,6 @@ one cut short, is reported by name (the pages before the cut are kept).
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 from newsdesk.core.errors import IngestError
@@ -26,24 +25,25 @@ def parse_warc(
     path: Path, place: Place, *, max_record_bytes: int
 ) -> tuple[list[Article], list[IngestError]]:
     from warcio.archiveiterator import ArchiveIterator
-    from warcio.exceptions import ArchiveLoadFailed
 
     articles: list[Article] = []
     errors: list[IngestError] = []
     digests: set[str] = set()
     urls: set[str] = set()
     try:
-        with path.open("rb") as handle:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise IngestError(place.name, f"cannot read: {exc.strerror or exc}") from exc
+    with handle:
+        try:
             for record in ArchiveIterator(handle, arc2warc=True):
                 page = _page(record, digests, urls, max_record_bytes, place)
                 if isinstance(page, IngestError):
                     errors.append(page)
                 elif page is not None:
                     articles.append(page)
-    except (ArchiveLoadFailed, OSError, EOFError, zlib.error) as exc:
-        _broken(exc, place, articles, errors)
-    except Exception as exc:  # noqa: BLE001 - warcio's parser fails in many ways on bad input
-        _broken(exc, place, articles, errors)
+        except Exception as exc:  # noqa: BLE001 - warcio fails in many ways on bad or cut input
+            _broken(exc, place, articles, errors)
     if not articles and not errors:
         raise IngestError(place.name, "no HTML pages in the web archive")
     return articles, errors
@@ -56,7 +56,9 @@ def _broken(
     else one more error after the pages read (kept)."""
     reason = " ".join(str(exc).split())[:200] or type(exc).__name__
     if not articles and not errors:
-        raise IngestError(place.name, f"not a WARC or ARC file, or a damaged one ({reason})")
+        raise IngestError(
+            place.name, f"not a WARC or ARC file, or a damaged one ({reason})"
+        ) from exc
     errors.append(IngestError(place.name, f"the archive is damaged or cut short ({reason})"))
 
 
