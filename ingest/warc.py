@@ -12,6 +12,7 @@ one cut short, is reported by name (the pages before the cut are kept).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from newsdesk.core.errors import IngestError
@@ -99,14 +100,8 @@ def _page(
         return IngestError(where, exc.reason)
     if not article.published:
         captured = (headers.get_header("WARC-Date") or "")[:10]
-        article = _with_date(article, captured)
+        article = replace(article, published=captured)
     return article
-
-
-def _with_date(article: Article, published: str) -> Article:
-    from dataclasses import replace
-
-    return replace(article, published=published)
 
 
 __all__ = ["parse_warc"]

@@ -34,7 +34,7 @@ from newsdesk.api.schemas import (
 )
 from newsdesk.api.views import (
     article_out,
-    citations_out,
+    ask_out,
     filters_of,
     search_out,
 )
@@ -100,13 +100,7 @@ def build_mcp(assistant: Assistant, *, gate: Gate | None = None) -> MCPServer:
         answer = await guarded(
             lambda: assistant.ask(question, history=history or (), filters=filters)
         )
-        return AskOut(
-            answer=answer.text,
-            status=answer.status,
-            refused=answer.refused,
-            evidence=answer.evidence or None,
-            citations=citations_out(answer),
-        )
+        return ask_out(answer)
 
     @server.tool(annotations=READ_ONLY)
     async def search_archive(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from newsdesk.api.schemas import (
     ArticleOut,
+    AskOut,
     CitationOut,
     FiltersIn,
     FiltersOut,
@@ -69,6 +70,17 @@ def citations_out(answer: Answer) -> list[CitationOut]:
             )
         )
     return out
+
+
+def ask_out(answer: Answer) -> AskOut:
+    """An answer outside the chat format (the MCP `ask` tool)."""
+    return AskOut(
+        answer=answer.text,
+        status=answer.status,
+        refused=answer.refused,
+        evidence=answer.evidence or None,
+        citations=citations_out(answer),
+    )
 
 
 def reply_out(answer: Answer, filters: Filters) -> NewsdeskReply:
@@ -164,6 +176,7 @@ def article_out(assistant: Assistant, doc_id: str) -> ArticleOut | None:
 __all__ = [
     "EVIDENCE_LABEL",
     "article_out",
+    "ask_out",
     "citations_out",
     "content_of",
     "filters_of",
