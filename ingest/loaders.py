@@ -10,24 +10,43 @@ from __future__ import annotations
 
 import codecs
 import errno
+import io
 import logging
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from lxml import etree
 
 from newsdesk.core.errors import IngestError
 from newsdesk.core.types import Article
+from newsdesk.ingest.decoding import (
+    check_not_binary,
+    check_not_empty,
+    decode_text,
+    decoded_lines,
+    feed_entries_decoded,
+    meta_charset,
+)
 from newsdesk.ingest.documents import parse_docx
-from newsdesk.ingest.formats import Place, normalise_text, parse_html, parse_text
+from newsdesk.ingest.formats import Place, parse_html, parse_text
 from newsdesk.ingest.newsxml import is_news_xml, parse_news_xml, parse_xml
-from newsdesk.ingest.records import Parsed, parse_csv, parse_feed, parse_json, parse_jsonl
-from newsdesk.ingest.warc import parse_warc
-from newsdesk.ingest.web import fetch, human_size
+from newsdesk.ingest.records import (
+    Item,
+    Parsed,
+    csv_items,
+    jsonl_items,
+    parse_csv,
+    parse_feed,
+    parse_json,
+    parse_jsonl,
+)
+from newsdesk.ingest.warc import warc_items
+from newsdesk.ingest.web import Fetched, fetch, human_size
 from newsdesk.ingest.wxr import is_wxr, parse_wxr
 
 logger = logging.getLogger(__name__)
@@ -58,9 +77,6 @@ URL_LIST_SUFFIX = ".urls"  # a text file of URLs, one a line, `#` comments
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_KINDS) | {URL_LIST_SUFFIX}
 
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*)://")
-_BINARY_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
-_BINARY_SHARE = 0.05  # more control characters than this and a "text" file is binary
-_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 _SITEMAP_ROOT = re.compile(rb"<(?:[\w.-]+:)?(?:urlset|sitemapindex)[\s>]")
 SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit
 _FEED_ROOT = re.compile(r"<(?:rss|feed|rdf:RDF)[\s>]")
@@ -220,6 +236,8 @@ def _read_sitemap(path: Path, sources: list[Source], errors: list[IngestError]) 
 
 # --------------------------------------------------------------------------- loading
 
+PART_ITEMS = 256  # articles and errors handed on at a time while a source is read
+
 
 def load(
     source: Source,
@@ -227,32 +245,126 @@ def load(
     max_file_bytes: int = 20 * 1024 * 1024,
     url_timeout_s: float = 15.0,
     url_max_bytes: int = 5 * 1024 * 1024,
-) -> tuple[list[Article], list[IngestError]]:
+) -> Parsed:
     """The articles in one source, and the records in it that could not be read.
 
     A problem with the whole input (unreadable, too big, not text, no article) raises
-    IngestError; a bad record inside a JSON, JSONL, CSV or feed file is returned instead.
+    IngestError; a bad record inside a JSON, JSONL, CSV or feed file is returned instead, and
+    so is a file cut short after some records were read.
+    """
+    articles: list[Article] = []
+    errors: list[IngestError] = []
+    parts = load_parts(
+        source,
+        max_file_bytes=max_file_bytes,
+        url_timeout_s=url_timeout_s,
+        url_max_bytes=url_max_bytes,
+    )
+    try:
+        for found, bad in parts:
+            articles += found
+            errors += bad
+    except IngestError as exc:
+        if not articles and not errors:
+            raise
+        errors.append(exc)  # cut short after some records: those are kept
+    logger.debug("%s: %d articles, %d errors", source.origin, len(articles), len(errors))
+    return articles, errors
+
+
+def load_parts(
+    source: Source,
+    *,
+    max_file_bytes: int = 20 * 1024 * 1024,
+    url_timeout_s: float = 15.0,
+    url_max_bytes: int = 5 * 1024 * 1024,
+) -> Iterator[Parsed]:
+    """`load()` a part at a time: (articles, errors) of up to PART_ITEMS records each.
+
+    Record files on disk (JSON Lines, CSV) and web archives are streamed: they are never read
+    whole, `max_file_bytes` limits each line or page rather than the file, and memory holds
+    one part whatever the file's size. Other inputs are read whole, within `max_file_bytes`
+    (`url_max_bytes` for URLs), and come as one part. A problem with the whole input raises
+    IngestError, possibly after parts were handed on (a file cut short: those parts hold).
     """
     if source.path is None:
         if not source.url:
             raise IngestError(source.origin or source.rel, "the source has no path and no URL")
         place = Place(name=source.url, rel=source.rel or source.url, from_path=False)
         got = fetch(source.url, timeout_s=url_timeout_s, max_bytes=url_max_bytes)
-        parsed = _parse(got.data, got.kind, place, charset=got.charset, url=got.url)
+        yield from download_parts(got, place)
+        return
+    path = source.path
+    place = Place(name=str(path), rel=source.rel, from_path=True)
+    kind = _KINDS.get(suffix_of(path))
+    if path.suffix.lower() == URL_LIST_SUFFIX:
+        raise IngestError(place.name, "a list of URLs: expand it with discover() first")
+    if kind is None:
+        raise IngestError(place.name, _unsupported(path))
+    if kind == "warc":
+        items = warc_items(path, place, max_record_bytes=max_file_bytes)
+    elif kind in ("jsonl", "csv") and not _starts_utf16(path):
+        items = _streamed(path, kind, place, max_line_bytes=max_file_bytes)
     else:
-        place = Place(name=str(source.path), rel=source.rel, from_path=True)
-        kind = _KINDS.get(suffix_of(source.path))
-        if source.path.suffix.lower() == URL_LIST_SUFFIX:
-            raise IngestError(place.name, "a list of URLs: expand it with discover() first")
-        if kind is None:
-            raise IngestError(place.name, _unsupported(source.path))
-        if kind == "warc":  # streamed: the size limit is per page, not per file
-            parsed = parse_warc(source.path, place, max_record_bytes=max_file_bytes)
+        items = _whole(read_file(path, max_bytes=max_file_bytes), kind, place)
+    yield from _parts(items, place)
+
+
+def download_parts(got: Fetched, place: Place) -> Iterator[Parsed]:
+    """The parts of a downloaded body: a URL's when loaded, or one `newsdesk watch` fetched
+    itself (conditionally)."""
+    yield from _parts(_whole(got.data, got.kind, place, charset=got.charset, url=got.url), place)
+
+
+def _parts(items: Iterable[Item], place: Place) -> Iterator[Parsed]:
+    """Items grouped into parts; a doc_id met again in the same source is an error."""
+    seen: set[str] = set()
+    articles: list[Article] = []
+    errors: list[IngestError] = []
+    try:
+        for item in items:
+            if isinstance(item, IngestError):
+                errors.append(item)
+            elif item.doc_id in seen:
+                reason = f"duplicate id '{item.doc_id}' (the first one was kept)"
+                errors.append(IngestError(place.name, reason))
+            else:
+                seen.add(item.doc_id)
+                articles.append(item)
+            if len(articles) + len(errors) >= PART_ITEMS:
+                yield articles, errors
+                articles, errors = [], []
+    except IngestError:
+        if articles or errors:  # what was read before the input failed is handed on first
+            yield articles, errors
+        raise
+    if articles or errors:
+        yield articles, errors
+
+
+def _streamed(path: Path, kind: str, place: Place, *, max_line_bytes: int) -> Iterator[Item]:
+    """The records of a JSON Lines or CSV file, read one line at a time."""
+    with open_file(path) as handle:
+        lines = decoded_lines(handle, place, max_line_bytes=max_line_bytes)
+        if kind == "jsonl":
+            yield from jsonl_items(lines, place)
         else:
-            parsed = _parse(read_file(source.path, max_bytes=max_file_bytes), kind, place)
-    articles, errors = _unique(*parsed, place)
-    logger.debug("%s: %d articles, %d errors", place.name, len(articles), len(errors))
-    return articles, errors
+            yield from csv_items(lines, place, max_field_chars=max_line_bytes)
+
+
+def _whole(
+    data: bytes, kind: str, place: Place, *, charset: str = "", url: str = ""
+) -> Iterator[Item]:
+    """The records of an input read whole."""
+    if kind in ("jsonl", "csv") and not data.startswith(_UTF16_BOMS):
+        check_not_empty(data, place.name)
+        lines = decoded_lines(io.BytesIO(data), place, charset=charset, max_line_bytes=len(data))
+        parse = jsonl_items if kind == "jsonl" else csv_items
+        yield from parse(lines, place)
+        return
+    articles, errors = _parse(data, kind, place, charset=charset, url=url)
+    yield from articles
+    yield from errors
 
 
 def _parse(data: bytes, kind: str, place: Place, *, charset: str = "", url: str = "") -> Parsed:
@@ -263,19 +375,14 @@ def _parse(data: bytes, kind: str, place: Place, *, charset: str = "", url: str 
     if kind == "feed" and is_wxr(data):
         return parse_wxr(data, place)
     if kind == "feed":
-        _check_not_binary(data, place.name)
-        data, bad = _feed_entries_decoded(data, place, charset)
+        check_not_binary(data, place.name)
+        data, bad = feed_entries_decoded(data, place, charset)
         return parse_feed(data, place, bad_entries=bad)
     if kind == "html":
-        text = decode_text(data, place.name, charset=charset or _meta_charset(data))
+        text = decode_text(data, place.name, charset=charset or meta_charset(data))
         if _FEED_ROOT.search(text[:2000]) and "<html" not in text[:2000].lower():
             return parse_feed(data, place)
         return [parse_html(text, place, doc_id=place.rel, url=url)], []
-    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    if kind == "jsonl" and not utf16:
-        return _parse_jsonl_lines(data, place, charset)
-    if kind == "csv" and not utf16:
-        return _parse_csv_lines(data, place, charset)
     text = decode_text(data, place.name, charset=charset)
     if kind in ("text", "markdown"):
         return [parse_text(text, place, markdown=kind == "markdown")], []
@@ -283,17 +390,36 @@ def _parse(data: bytes, kind: str, place: Place, *, charset: str = "", url: str 
     return parsers[kind](text, place)
 
 
-def _unique(articles: list[Article], errors: list[IngestError], place: Place) -> Parsed:
-    seen: set[str] = set()
-    kept: list[Article] = []
-    for article in articles:
-        if article.doc_id in seen:
-            reason = f"duplicate id '{article.doc_id}' (the first one was kept)"
-            errors.append(IngestError(place.name, reason))
-        else:
-            seen.add(article.doc_id)
-            kept.append(article)
-    return kept, errors
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _starts_utf16(path: Path) -> bool:
+    """A UTF-16 file (with a BOM) cannot be split on newline bytes: it is read whole."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(2) in _UTF16_BOMS
+    except OSError:
+        return False  # open_file reports it
+
+
+def open_file(path: Path) -> BinaryIO:
+    """A regular, non-empty file opened for reading; IngestError names the file otherwise."""
+    name = str(path)
+    try:
+        info = path.stat()
+        _check_regular(info, name)
+        if not info.st_size:
+            raise IngestError(name, "empty file")
+        return path.open("rb")
+    except OSError as exc:
+        raise IngestError(name, _os_reason(exc, missing="no such file")) from exc
+
+
+def _check_regular(info: os.stat_result, name: str) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise IngestError(name, "is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise IngestError(name, "not a regular file (a pipe, socket or device)")
 
 
 def read_file(path: Path, *, max_bytes: int) -> bytes:
@@ -301,10 +427,7 @@ def read_file(path: Path, *, max_bytes: int) -> bytes:
     name = str(path)
     try:
         info = path.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise IngestError(name, "is a folder, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise IngestError(name, "not a regular file (a pipe, socket or device)")
+        _check_regular(info, name)
         if info.st_size > max_bytes:
             size, limit = human_size(info.st_size), human_size(max_bytes)
             raise IngestError(name, f"file is {size}, over the {limit} limit")
@@ -325,135 +448,3 @@ def _os_reason(exc: OSError, *, missing: str = "no such file or folder") -> str:
     if exc.errno in (errno.EACCES, errno.EPERM):
         return "cannot read: permission denied"
     return f"cannot read: {exc.strerror or exc}"
-
-
-# --------------------------------------------------------------------------- decoding
-
-
-def _parse_jsonl_lines(data: bytes, place: Place, charset: str) -> Parsed:
-    """JSON Lines decoded one line at a time: a line in another encoding (Latin-1, a stray
-    UTF-16 record) is reported as `file#line` and skipped, and its neighbours are read."""
-    lines, bad = _decoded_lines(data, place, charset)
-    good = [line.replace("\n", " ") for line in lines]
-    errors = [IngestError(place.record(n), f"line {n}: {why}") for n, why in bad.items()]
-    try:
-        articles, record_errors = parse_jsonl("\n".join(good), place)
-    except IngestError as exc:
-        if errors:  # nothing readable: the encoding is the reason to give
-            raise IngestError(place.name, f"not JSON Lines: {errors[0].reason}") from exc
-        raise
-    return articles, sorted(errors + record_errors, key=lambda e: int(e.path.rsplit("#", 1)[1]))
-
-
-def _decoded_lines(data: bytes, place: Place, charset: str) -> tuple[list[str], dict[int, str]]:
-    """The file's lines decoded one at a time, and {line number: why it could not be} for
-    those in another encoding (each left empty in the list)."""
-    _check_not_empty(data, place.name)
-    lines: list[str] = []
-    bad: dict[int, str] = {}
-    for n, raw in enumerate(data.split(b"\n"), start=1):
-        line = raw.strip(b"\x00")  # a UTF-16 newline leaves a NUL at the next line's edge
-        if n == 1 and line.startswith(codecs.BOM_UTF8):
-            line = line[len(codecs.BOM_UTF8) :]
-        try:
-            lines.append(decode_text(line, place.record(n), charset=charset) if line else "")
-        except IngestError as exc:
-            bad[n] = exc.reason
-            lines.append("")
-    return lines, bad
-
-
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)""")
-_FEED_ENTRY = re.compile(rb"<(item|entry)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
-
-
-def _feed_entries_decoded(
-    data: bytes, place: Place, charset: str = ""
-) -> tuple[bytes, dict[int, str]]:
-    """A UTF-8 feed with entries in another encoding: each such entry is emptied (its place
-    kept, so entry numbers do not move) and {entry number: why} returned, for the rest to be
-    read as UTF-8 rather than the whole feed re-read in a guessed encoding. A feed that
-    declares another encoding (or is served with one) is left to it; bytes outside the
-    entries that are not UTF-8 fail the file."""
-    declared = _XML_ENCODING.match(data[:400])
-    named = declared.group(1).decode("ascii", "replace") if declared else charset
-    if named and named.lower().replace("_", "-") not in ("utf-8", "utf8"):
-        return data, {}  # the feed (or its server) says what it is: feedparser reads that
-    try:
-        data.decode("utf-8")
-        return data, {}
-    except UnicodeDecodeError:
-        pass
-    bad: dict[int, str] = {}
-    pieces: list[bytes] = []
-    last = 0
-    for n, m in enumerate(_FEED_ENTRY.finditer(data), start=1):
-        try:
-            decode_text(m.group(0), place.record(n))
-            continue
-        except IngestError as exc:
-            bad[n] = exc.reason
-        tag = m.group(1)
-        pieces += [data[last : m.start()], b"<" + tag + b"></" + tag + b">"]
-        last = m.end()
-    cleaned = b"".join(pieces) + data[last:]
-    decode_text(cleaned, place.name)  # what is left must be UTF-8: raises, naming the offset
-    return cleaned, bad
-
-
-def _parse_csv_lines(data: bytes, place: Place, charset: str) -> Parsed:
-    """CSV decoded one line at a time: a row with a line in another encoding is reported as
-    `file#line` and skipped; the rows around it are read. (A bad header line fails the file:
-    without it no row can be read.)"""
-    lines, bad = _decoded_lines(data, place, charset)
-    if 1 in bad:
-        raise IngestError(place.name, f"CSV header: {bad[1]}")
-    return parse_csv("\n".join(lines), place, bad_lines=bad)
-
-
-def decode_text(data: bytes, name: str, *, charset: str = "") -> str:
-    """Text from bytes: UTF-8 (with or without BOM), UTF-16 with a BOM, or a declared charset.
-
-    Never guesses an encoding: undecodable bytes are an error that names the offset.
-    """
-    encoding = "utf-8"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    elif charset:
-        try:
-            encoding = codecs.lookup(charset).name
-        except LookupError as exc:
-            raise IngestError(name, f"unknown character set '{charset}'") from exc
-    if encoding != "utf-16":
-        _check_not_binary(data, name)
-    skip = len(codecs.BOM_UTF8) if encoding == "utf-8" and data.startswith(codecs.BOM_UTF8) else 0
-    try:
-        text = data[skip:].decode(encoding)
-    except UnicodeDecodeError as exc:
-        label = "UTF-8" if encoding == "utf-8" else encoding
-        offset = exc.start + skip
-        reason = f"not valid {label} text (byte 0x{data[offset]:02x} at offset {offset})"
-        raise IngestError(name, reason) from exc
-    controls = len(_BINARY_CONTROLS.findall(text))
-    if controls > max(4, _BINARY_SHARE * len(text)):
-        share = controls / len(text)
-        raise IngestError(name, f"binary content ({share:.0%} control characters) in a text file")
-    if not text.strip():
-        raise IngestError(name, "empty file (only whitespace)")
-    return normalise_text(text)
-
-
-def _check_not_binary(data: bytes, name: str) -> None:
-    if b"\x00" in data:
-        raise IngestError(name, "binary content (NUL bytes) in a text file")
-    _check_not_empty(data, name)
-
-
-def _check_not_empty(data: bytes, name: str) -> None:
-    if not data.strip():
-        raise IngestError(name, "empty file (only whitespace)")
-
-
-def _meta_charset(data: bytes) -> str:
-    found = _META_CHARSET.search(data[:4096])
-    return found.group(1).decode("ascii") if found else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -124,50 +124,100 @@ def parse_json(text: str, place: Place) -> Parsed:
 
 def parse_jsonl(text: str, place: Place) -> Parsed:
     """One JSON object per line; doc ids fall back to rel#line (1-based)."""
-    items: list[tuple[int, Any]] = []
-    errors: list[IngestError] = []
-    for n, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            items.append((n, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            reason = f"malformed JSON on line {n}: {exc.msg} (column {exc.colno})"
-            errors.append(IngestError(place.record(n), reason))
-        except RecursionError:
-            errors.append(IngestError(place.record(n), f"JSON on line {n} is nested too deeply"))
-    if not items:
-        first = errors[0].reason if errors else "no records"
-        raise IngestError(place.name, f"not JSON Lines: {first}")
-    articles, record_errors = _collect(items, place)
-    return articles, sorted(errors + record_errors, key=lambda e: int(e.path.rsplit("#", 1)[1]))
+    return collect(jsonl_items(enumerate(text.split("\n"), start=1), place))
 
 
-def parse_csv(text: str, place: Place, *, bad_lines: Mapping[int, str] | None = None) -> Parsed:
-    """A header row naming the fields, then one article per row; doc ids fall back to rel#line.
+def parse_csv(text: str, place: Place) -> Parsed:
+    """A header row naming the fields, then one article per row; doc ids fall back to rel#line."""
+    lines = enumerate(text.split("\n"), start=1)
+    return collect(csv_items(lines, place, max_field_chars=max(DEFAULT_MAX_FIELD, len(text) + 1)))
 
-    The line is the file line the row starts on (the header is line 1). `bad_lines` (line
-    number -> reason) are lines that could not be decoded, left empty in `text`: a row that
-    spans one is skipped and reported with that reason.
+
+Line = tuple[int, "str | IngestError"]  # (line number, its text or why it could not be read)
+Item = Article | IngestError
+DEFAULT_MAX_FIELD = 20 * 1024 * 1024
+HELD_ERRORS = 1000  # bad lines before any record, after which a file is not JSON Lines
+
+
+def jsonl_items(lines: Iterable[Line], place: Place) -> Iterator[Item]:
+    """The article (or the error) of each record of a JSON Lines file, one line at a time.
+
+    A file with no JSON record raises IngestError naming the first problem; errors before the
+    first record are held until one is found (at most HELD_ERRORS of them).
     """
-    bad = dict(bad_lines or {})
-    # Article bodies can be long; the default limit (131,072 characters) is far too small.
-    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-    reader = csv.reader(io.StringIO(text, newline=""))
+    held: list[IngestError] = []
+    found = False
+    for n, line in lines:
+        if isinstance(line, IngestError):
+            error = line
+        elif not line.strip():
+            continue
+        else:
+            try:
+                value = json.loads(line.replace("\n", " "))
+            except json.JSONDecodeError as exc:
+                reason = f"malformed JSON on line {n}: {exc.msg} (column {exc.colno})"
+                error = IngestError(place.record(n), reason)
+            except RecursionError:
+                error = IngestError(place.record(n), f"JSON on line {n} is nested too deeply")
+            else:
+                if not found:
+                    found = True
+                    yield from held
+                    held = []
+                try:
+                    yield record_article(value, place, n)
+                except IngestError as exc:
+                    yield exc
+                continue
+        if found:
+            yield error
+            continue
+        held.append(error)
+        if len(held) >= HELD_ERRORS:
+            break
+    if not found and not held:
+        raise IngestError(place.name, "empty file (only whitespace)")
+    if not found:
+        raise IngestError(place.name, f"not JSON Lines: {held[0].reason}")
+
+
+def csv_items(
+    lines: Iterable[Line], place: Place, *, max_field_chars: int = DEFAULT_MAX_FIELD
+) -> Iterator[Item]:
+    """The article (or the error) of each row of a CSV file whose first line names the fields.
+
+    A row's line is the file line it starts on (the header is line 1). A row that spans a line
+    that could not be read is skipped and reported with that line's reason; a bad header fails
+    the file (without it no row can be read).
+    """
+    bad: dict[int, str] = {}
+    # Article bodies are long (the csv module's default limit is 131,072 characters), but a
+    # quote left open must not swallow a whole file into one field.
+    csv.field_size_limit(max_field_chars)
+
+    def texts() -> Iterator[str]:
+        for n, line in lines:
+            if isinstance(line, IngestError):
+                bad[n] = line.reason.removeprefix(f"line {n}: ")
+                line = ""
+            yield line + "\n"
+
+    reader = csv.reader(texts())
     try:
         header = next(reader)
     except StopIteration as exc:
         raise IngestError(place.name, "empty CSV file") from exc
     except csv.Error as exc:
         raise IngestError(place.name, f"malformed CSV header: {exc}") from exc
+    if 1 in bad:
+        raise IngestError(place.name, f"CSV header: {bad[1]}")
     keys = [h.strip().lower() for h in header]
     if not set(keys) & set(FIELDS["text"]):
         found = ", ".join(clean_meta(h) for h in header[:12])
         raise IngestError(
             place.name, f"no text column (expected one of {_TEXT_FIELDS}; found: {found})"
         )
-    items: list[tuple[int, Any]] = []
-    errors: list[IngestError] = []
     start = reader.line_num + 1
     while True:
         try:
@@ -175,17 +225,28 @@ def parse_csv(text: str, place: Place, *, bad_lines: Mapping[int, str] | None = 
         except StopIteration:
             break
         except csv.Error as exc:
-            errors.append(IngestError(place.record(start), f"malformed CSV: {exc}"))
+            yield IngestError(place.record(start), f"malformed CSV: {exc}")
             break
         line, start = start, reader.line_num + 1
         spoilt = [n for n in range(line, start) if n in bad]
         for n in spoilt:
-            errors.append(IngestError(place.record(line), f"line {n}: {bad.pop(n)}"))
+            yield IngestError(place.record(line), f"line {n}: {bad.pop(n)}")
         if not spoilt and any(cell.strip() for cell in row):
-            items.append((line, dict(zip(keys, row, strict=False))))
-    errors += [IngestError(place.record(n), f"line {n}: {why}") for n, why in bad.items()]
-    articles, record_errors = _collect(items, place)
-    return articles, sorted(record_errors + errors, key=lambda e: int(e.path.rsplit("#", 1)[1]))
+            try:
+                yield record_article(dict(zip(keys, row, strict=False)), place, line)
+            except IngestError as exc:
+                yield exc
+    for n, why in sorted(bad.items()):
+        yield IngestError(place.record(n), f"line {n}: {why}")
+
+
+def collect(items: Iterable[Item]) -> Parsed:
+    """Articles and errors, apart."""
+    articles: list[Article] = []
+    errors: list[IngestError] = []
+    for item in items:
+        (errors if isinstance(item, IngestError) else articles).append(item)  # type: ignore[arg-type]
+    return articles, errors
 
 
 def parse_feed(

@@ -7,11 +7,15 @@ successful (2xx) HTML pages; their target URL is the doc_id, the capture date st
 the page gives no date of its own. Left out: requests, metadata, revisits, non-HTML bodies,
 error pages, and a page whose payload was already captured (the same digest). A page with no
 article text, or over the size limit, is reported alone; a file that is not a web archive, or
-one cut short, is reported by name (the pages before the cut are kept).
+one cut short, is reported by name (the pages before the cut are kept, and the file does not
+count as read, so a prune keeps the pages after the cut that were stored before).
 """
 
 from __future__ import annotations
 
+import gzip
+import zlib
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,45 +26,58 @@ from newsdesk.ingest.formats import Place, parse_html
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
-def parse_warc(
+def warc_items(
     path: Path, place: Place, *, max_record_bytes: int
-) -> tuple[list[Article], list[IngestError]]:
+) -> Iterator[Article | IngestError]:
+    """The article (or the error) of each HTML page in a web archive, one record at a time."""
     from warcio.archiveiterator import ArchiveIterator
 
-    articles: list[Article] = []
-    errors: list[IngestError] = []
     digests: set[str] = set()
     urls: set[str] = set()
+    count = 0  # pages and errors handed on
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise IngestError(place.name, f"cannot read: {exc.strerror or exc}") from exc
     with handle:
-        try:
-            for record in ArchiveIterator(handle, arc2warc=True):
+        records = iter(ArchiveIterator(handle, arc2warc=True))
+        while True:
+            try:
+                record = next(records, None)
+                if record is None:
+                    break
                 page = _page(record, digests, urls, max_record_bytes, place)
-                if isinstance(page, IngestError):
-                    errors.append(page)
-                elif page is not None:
-                    articles.append(page)
-        except Exception as exc:  # noqa: BLE001 - warcio fails in many ways on bad or cut input
-            _broken(exc, place, articles, errors)
-    if not articles and not errors:
+            except Exception as exc:  # noqa: BLE001 - warcio fails in many ways on bad or cut input
+                reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+                if not count:
+                    raise IngestError(
+                        place.name, f"not a WARC or ARC file, or a damaged one ({reason})"
+                    ) from exc
+                # after pages were handed on: they hold, but the file was not read to its end
+                raise IngestError(
+                    place.name, f"the archive is damaged or cut short ({reason})"
+                ) from exc
+            if page is not None:
+                count += 1
+                yield page
+    if not count:
         raise IngestError(place.name, "no HTML pages in the web archive")
-    return articles, errors
+    _check_complete(path, place)
 
 
-def _broken(
-    exc: Exception, place: Place, articles: list[Article], errors: list[IngestError]
-) -> None:
-    """A failure reading the archive: the whole file's error when nothing was read yet,
-    else one more error after the pages read (kept)."""
-    reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-    if not articles and not errors:
-        raise IngestError(
-            place.name, f"not a WARC or ARC file, or a damaged one ({reason})"
-        ) from exc
-    errors.append(IngestError(place.name, f"the archive is damaged or cut short ({reason})"))
+def _check_complete(path: Path, place: Place) -> None:
+    """warcio stops without a word at a gzip member cut short: a compressed archive is read
+    through once more to its end-of-stream marker (streamed; cheap beside parsing the pages)."""
+    with open(path, "rb") as handle:
+        if handle.read(2) != b"\x1f\x8b":
+            return
+    try:
+        with gzip.open(path, "rb") as stream:
+            while stream.read(1024 * 1024):
+                pass
+    except (EOFError, OSError, zlib.error) as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise IngestError(place.name, f"the archive is damaged or cut short ({reason})") from exc
 
 
 def _page(
@@ -104,4 +121,4 @@ def _page(
     return article
 
 
-__all__ = ["parse_warc"]
+__all__ = ["warc_items"]
