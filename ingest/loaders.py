@@ -2,8 +2,9 @@
 
 `discover()` expands the user's arguments into `Source`s; `load()` reads one source. Parsing
 lives in `ingest.formats` (text, Markdown, HTML), `ingest.records` (JSON, JSONL, CSV, feeds),
-`ingest.documents` (Word), `ingest.newsxml` (NITF, NewsML-G2), `ingest.wxr` (WordPress
-exports), `ingest.warc` (web archives) and `ingest.web` (downloads).
+`ingest.documents` (Word), `ingest.pdf` (PDF), `ingest.newsxml` (NITF, NewsML-G2),
+`ingest.wxr` (WordPress exports), `ingest.warc` (web archives) and `ingest.web` (downloads);
+`ingest.decoding` turns bytes into text.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from newsdesk.ingest.decoding import (
 from newsdesk.ingest.documents import parse_docx
 from newsdesk.ingest.formats import Place, parse_html, parse_text
 from newsdesk.ingest.newsxml import is_news_xml, parse_news_xml, parse_xml
+from newsdesk.ingest.pdf import parse_pdf
 from newsdesk.ingest.records import (
     Item,
     Parsed,
@@ -67,6 +69,7 @@ _KINDS = {
     ".nitf": "newsxml",
     ".newsml": "newsxml",
     ".docx": "docx",
+    ".pdf": "pdf",
     ".warc": "warc",
     ".warc.gz": "warc",
     ".arc": "warc",
@@ -370,6 +373,8 @@ def _whole(
 def _parse(data: bytes, kind: str, place: Place, *, charset: str = "", url: str = "") -> Parsed:
     if kind == "docx":
         return [parse_docx(data, place)], []
+    if kind == "pdf":
+        return [parse_pdf(data, place)], []
     if kind == "newsxml" or (kind == "feed" and is_news_xml(data)):
         return parse_news_xml(data, place)
     if kind == "feed" and is_wxr(data):

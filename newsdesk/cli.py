@@ -669,6 +669,8 @@ def answer_json(answer: Any) -> dict[str, Any]:
                 "quote": c.quote,
                 "start": c.passage.start,
                 "end": c.passage.end,
+                "page": c.page or None,
+                "page_end": c.page_span[1] or None,
                 "score": round(c.passage.score, 6),
             }
             for c in answer.citations
@@ -715,7 +717,7 @@ def _ask(args: argparse.Namespace, assistant: Assistant) -> int:
         print("\nSources:")
         for c in answer.citations:
             p = c.passage
-            meta = ", ".join(x for x in (p.source, p.published) if x)
+            meta = ", ".join(x for x in (p.source, p.published, c.page_label) if x)
             line = f"[{c.n}] {p.headline}" + (f" ({meta})" if meta else "") + f" - {p.doc_id}"
             print(terminal_text(line, one_line=True))
     elif answer.refused and answer.retrieved:

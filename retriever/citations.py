@@ -51,6 +51,7 @@ def span_passage(article: Article, start: int, end: int) -> Passage:
         published=article.published,
         url=article.url,
         category=article.category,
+        pages=article.pages,
     )
 
 

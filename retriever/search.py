@@ -485,6 +485,7 @@ def _passage(c: _Candidate, s: StoredChunk, floor_sim: float, aliases: tuple[str
         aliases=aliases,
         similarity=c.similarity if c.similarity is not None else floor_sim,
         lexical=c.lexical,
+        pages=s.pages,
     )
 
 

@@ -341,6 +341,11 @@ def _card(title: str, meta: str, url: str, body: str, labels: str, card_id: str 
     )
 
 
+def _page_text(c: Citation) -> str:
+    """ " p. 3" for a citation of a paged source (PDF), else ""."""
+    return " " + c.page_label.replace(" ", "\u00a0") if c.page else ""
+
+
 def _fits(article: Article | None, p: Passage) -> bool:
     return article is not None and article.text[p.start : p.end] == p.text
 
@@ -355,7 +360,7 @@ def cited_sources_html(answer: Answer, turn: int, articles: Mapping[str, Article
     for doc_id, cites in groups.items():
         article = articles.get(doc_id)
         first = cites[0].passage
-        labels = "".join(f'<span class="nd-label">[{c.n}]</span>' for c in cites)
+        labels = "".join(f'<span class="nd-label">[{c.n}]{_page_text(c)}</span>' for c in cites)
         title = (article.headline if article else "") or first.headline or doc_id
         url = (article.url if article else "") or first.url
         meta = _meta_text(article if article else first)

@@ -101,6 +101,10 @@ class CitationOut(BaseModel):
         description="offset of the quote in the article text (None: it joins sentences apart)"
     )
     quote_end: int | None
+    page: int | None = Field(
+        default=None, description="the page the quote starts on, for paged sources (PDF)"
+    )
+    page_end: int | None = Field(default=None, description="the page the quote ends on")
 
 
 class RetrievedOut(BaseModel):
@@ -198,6 +202,7 @@ class PassageOut(BaseModel):
     start: int
     end: int
     score: float
+    page: int | None = Field(default=None, description="the page it starts on (PDF)")
 
 
 class SearchHit(BaseModel):

@@ -67,6 +67,8 @@ def citations_out(answer: Answer) -> list[CitationOut]:
                 end=c.passage.end,
                 quote_start=start,
                 quote_end=start + len(c.quote) if start is not None else None,
+                page=c.page or None,
+                page_end=c.page_span[1] or None,
             )
         )
     return out
@@ -126,6 +128,7 @@ def hits_out(hits: tuple[ArticleHit, ...]) -> list[SearchHit]:
                         start=p.start,
                         end=p.end,
                         score=round(p.score, 6),
+                        page=p.page or None,
                     )
                     for p in hit.passages
                 ],

@@ -5,6 +5,7 @@ Data flows one way: files -> Article -> Chunk -> index -> Passage -> Answer (wit
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, get_args
@@ -34,11 +35,20 @@ class Article:
     url: str = ""
     category: str = ""
     author: str = ""
+    # where each page starts in `text` (page n at pages[n - 1]), for sources printed in pages
+    # (PDF); () for the rest
+    pages: tuple[int, ...] = ()
 
     @property
     def headline(self) -> str:
         """The title as a reader should see it (a wire headline in capitals, sentence-cased)."""
         return readable_title(self.title, self.text)
+
+
+def page_at(pages: tuple[int, ...], offset: int) -> int:
+    """The page (from 1) holding character `offset` of a text whose pages start at `pages`;
+    0 when the text has no pages."""
+    return bisect.bisect_right(pages, offset) if pages else 0
 
 
 @dataclass(frozen=True)
@@ -152,6 +162,12 @@ class Passage:
     aliases: tuple[str, ...] = ()
     similarity: float = 0.0  # cosine similarity of the chunk to the question (dense evidence)
     lexical: float = 0.0  # BM25 score of the chunk (lexical evidence)
+    pages: tuple[int, ...] = ()  # the article's page starts (Article.pages); () for most
+
+    @property
+    def page(self) -> int:
+        """The page the passage starts on (from 1); 0 when its article has no pages."""
+        return page_at(self.pages, self.start)
 
     @property
     def headline(self) -> str:
@@ -183,6 +199,29 @@ class Citation:
     n: int
     passage: Passage
     quote: str = ""  # the cited sentence(s), verbatim from passage.text
+
+    @property
+    def page(self) -> int:
+        """The page the quotation starts on (from 1; where the passage starts when the quote
+        is not in it verbatim); 0 when the article has no pages."""
+        return self.page_span[0]
+
+    @property
+    def page_span(self) -> tuple[int, int]:
+        """The first and last page of the quotation ((0, 0) when the article has no pages)."""
+        p = self.passage
+        at = p.text.find(self.quote) if self.quote else -1
+        start = p.start + max(at, 0)
+        end = start + len(self.quote) - 1 if at >= 0 and self.quote else start
+        return page_at(p.pages, start), page_at(p.pages, end)
+
+    @property
+    def page_label(self) -> str:
+        """ "p. 3", "pp. 3-4", or "" for a source with no pages."""
+        first, last = self.page_span
+        if not first:
+            return ""
+        return f"p. {first}" if first == last else f"pp. {first}-{last}"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ throwaway index, writes rows directly.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -76,9 +78,14 @@ CREATE TABLE IF NOT EXISTS people (
     mentions INTEGER NOT NULL, PRIMARY KEY (content_hash, name, type));
 CREATE INDEX IF NOT EXISTS people_by_name ON people(name);
 CREATE TABLE IF NOT EXISTS described (content_hash TEXT PRIMARY KEY, version TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (content_hash TEXT PRIMARY KEY, starts TEXT NOT NULL);
 """
 
 _TEXT_COLS = "content_hash, doc_id, title, text, source, published, url, category, author, n_chunks"
+_CHUNK_COLS = (
+    'c.chunk_id, c.content_hash, t.doc_id, c.position, c.start, c."end", c.text, '
+    "t.title, t.source, t.published, t.url, t.category, p.starts"
+)
 
 
 def read_only_filesystem(path: Path) -> bool:
@@ -106,6 +113,12 @@ class StoredChunk:
     published: str
     url: str
     category: str
+    pages: tuple[int, ...] = ()  # where the text's pages start (PDF); () for most texts
+
+
+def _chunk_row(row: Sequence[Any]) -> StoredChunk:
+    *fields, pages = row
+    return StoredChunk(*fields, pages=tuple(json.loads(pages)) if pages else ())
 
 
 @dataclass(frozen=True)
@@ -176,6 +189,15 @@ class Ledger:
 
     def close(self) -> None:
         self._conn.close()
+
+    @functools.cached_property
+    def _pages(self) -> str:
+        """The page table to join, or an empty stand-in in an older index opened read-only
+        (which cannot add the table)."""
+        found = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='pages'"
+        ).fetchone()
+        return "pages" if found else "(SELECT '' AS content_hash, '' AS starts WHERE 0)"
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -257,13 +279,14 @@ class Ledger:
     def article(self, doc_id: str) -> Article | None:
         """The article stored under `doc_id` (an alias has its own metadata, shared text)."""
         row = self._conn.execute(
-            "SELECT t.title, t.text, t.source, t.published, t.url, t.category, t.author, a.meta "
-            "FROM articles a JOIN texts t ON a.content_hash=t.content_hash WHERE a.doc_id=?",
+            "SELECT t.title, t.text, t.source, t.published, t.url, t.category, t.author, a.meta, "
+            "p.starts FROM articles a JOIN texts t ON a.content_hash=t.content_hash "
+            f"LEFT JOIN {self._pages} p ON p.content_hash=a.content_hash WHERE a.doc_id=?",
             (doc_id,),
         ).fetchone()
         if row is None:
             return None
-        title, text, source, published, url, category, author, meta = row
+        title, text, source, published, url, category, author, meta, pages = row
         own = json.loads(meta or "{}")
         return Article(
             doc_id,
@@ -274,6 +297,7 @@ class Ledger:
             own.get("url", url),
             own.get("category", category),
             own.get("author", author),
+            tuple(json.loads(pages)) if pages else (),
         )
 
     def chunk_ids(self, content_hash: str) -> list[str]:
@@ -285,12 +309,11 @@ class Ledger:
     def iter_chunks(self) -> Iterator[StoredChunk]:
         """Every stored chunk with its canonical article's metadata, in a stable order."""
         rows = self._conn.execute(
-            'SELECT c.chunk_id, c.content_hash, t.doc_id, c.position, c.start, c."end", c.text, '
-            "t.title, t.source, t.published, t.url, t.category "
-            "FROM chunks c JOIN texts t ON c.content_hash=t.content_hash ORDER BY c.chunk_id"
+            f"SELECT {_CHUNK_COLS} FROM chunks c JOIN texts t ON c.content_hash=t.content_hash "
+            f"LEFT JOIN {self._pages} p ON p.content_hash=c.content_hash ORDER BY c.chunk_id"
         )
         for row in rows:
-            yield StoredChunk(*row)
+            yield _chunk_row(row)
 
     def get_chunks(self, chunk_ids: list[str]) -> dict[str, StoredChunk]:
         out: dict[str, StoredChunk] = {}
@@ -298,12 +321,12 @@ class Ledger:
             part = chunk_ids[i : i + 500]
             marks = ",".join("?" * len(part))
             rows = self._conn.execute(
-                'SELECT c.chunk_id, c.content_hash, t.doc_id, c.position, c.start, c."end", '
-                "c.text, t.title, t.source, t.published, t.url, t.category FROM chunks c "
-                f"JOIN texts t ON c.content_hash=t.content_hash WHERE c.chunk_id IN ({marks})",
+                f"SELECT {_CHUNK_COLS} FROM chunks c JOIN texts t ON c.content_hash=t.content_hash "
+                f"LEFT JOIN {self._pages} p ON p.content_hash=c.content_hash "
+                f"WHERE c.chunk_id IN ({marks})",
                 part,
             )
-            out.update({r[0]: StoredChunk(*r) for r in rows})
+            out.update({r[0]: _chunk_row(r) for r in rows})
         return out
 
     def stats(self) -> IndexStats:
@@ -369,6 +392,11 @@ class Ledger:
             "n_tokens, text) VALUES (?,?,?,?,?,?,?)",
             [(c.chunk_id, content, c.position, c.start, c.end, c.n_tokens, c.text) for c in chunks],
         )
+        if article.pages:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO pages(content_hash, starts) VALUES (?, ?)",
+                (content, json.dumps(list(article.pages))),
+            )
 
     def put_article(self, article: Article, content: str, origin: str, file: str) -> None:
         meta = {
@@ -420,6 +448,7 @@ class Ledger:
         ids = self.chunk_ids(content)
         self._conn.execute("DELETE FROM chunks WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM texts WHERE content_hash=?", (content,))
+        self._conn.execute("DELETE FROM pages WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM entities WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM enriched WHERE content_hash=?", (content,))
         self._conn.execute("DELETE FROM sentences WHERE content_hash=?", (content,))
