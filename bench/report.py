@@ -144,6 +144,10 @@ def format_table(r: dict[str, Any]) -> str:
                 _encode_rows(r),
             ),
         ]
+    if r.get("formats"):
+        from bench.formats_bench import table as formats_table
+
+        parts += ["", formats_table(r["formats"])]
     if r.get("scale"):
         parts += [
             "",

@@ -23,6 +23,7 @@ from typing import Any
 
 from bench import corpus
 from bench.encode_bench import run_encode, run_export
+from bench.formats_bench import run as run_formats
 from bench.ingest_bench import run_naive, run_newsdesk
 from bench.measure import REPO
 from bench.query_bench import run_probe, run_startup
@@ -32,7 +33,7 @@ from bench.scale_bench import run_scale
 log = logging.getLogger("bench")
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
-SECTIONS = ("naive", "encode", "query", "startup", "scale")
+SECTIONS = ("naive", "encode", "query", "startup", "formats", "scale")
 
 
 def machine() -> dict[str, Any]:
@@ -124,6 +125,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "serve": out.get("query", {}).get("peak_rss_mb"),
         "naive_ingest": out.get("naive", {}).get("peak_rss_mb"),
     }
+    if "formats" not in skip:
+        save(out, args.out, complete=False)
+        log.info("reading each input format, and big files streamed ...")
+        out["formats"] = run_formats(workdir / "formats", small=args.small)
     if "scale" not in skip:
         save(out, args.out, complete=False)
         log.info("scale: %s chunks ...", ", ".join(f"{n:,}" for n in args.sizes))

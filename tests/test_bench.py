@@ -116,3 +116,18 @@ def test_cli_rejects_unknown_backend() -> None:
         timeout=120,
     )
     assert done.returncode == 2 and "unknown backends" in done.stderr
+
+
+def test_format_figures(result: dict[str, Any]) -> None:
+    """Every format read in full from its generated sample, and a file three times bigger
+    read with about the same memory (streamed)."""
+    formats = result["formats"]["formats"]
+    assert set(formats) == {"jsonl", "csv", "rss", "wxr", "warc", "docx", "pdf", "nitf"}
+    for name, r in formats.items():
+        assert r["errors"] == 0 and r["records"] > 0 and positive(r["records_per_s"]), name
+    assert formats["pdf"]["records"] == 30 and formats["warc"]["records"] == 300
+    streaming = result["formats"]["streaming"]
+    small, big = streaming["jsonl_20mb"], streaming["jsonl_60mb"]
+    assert big["records"] > 2.5 * small["records"] and big["megabytes"] > 2.5 * small["megabytes"]
+    assert big["peak_rss_mb"] < small["peak_rss_mb"] + 40  # not 40 MB more for 40 MB more file
+    assert streaming["warc_1000_pages"]["records"] == 1000
