@@ -4,8 +4,8 @@ Each format gets a generated sample (real files: python-docx writes the Word fil
 PDFs, warcio the web archive); a child process reads it as ingest does (`discover` and
 `load_parts`: parsing only, no chunking or embedding, which `ingest_bench` measures) and
 reports how many records it read; its wall time and peak RSS are measured from outside. Then
-the streaming claims: a big JSON Lines export (2 GB in the full run) and a web archive of
-10,000 pages are read with the memory of a small one.
+the streaming claims: a big JSON Lines export (2 GB in the full run), an RSS feed over the
+file limit (200 MB) and a web archive of 10,000 pages are read with the memory of a small one.
 
     python -m bench.formats_bench [--small] [--workdir DIR]
 """
@@ -68,6 +68,25 @@ def jsonl_of_size(path: Path, size_bytes: int) -> tuple[Path, int]:
                 block = []
         if block:
             out.write("\n".join(block) + "\n")
+    return path, n
+
+
+def rss_of_size(path: Path, size_bytes: int) -> tuple[Path, int]:
+    """An RSS feed of about `size_bytes` (over the 20 MB file limit: read an entry at a time)."""
+    from xml.sax.saxutils import escape
+
+    body = escape(_body(0, 6))
+    item = (
+        "<item><title>{t}</title><guid>urn:courier:{i}</guid><pubDate>Mon, 04 Mar 2024 "
+        "10:00:00 GMT</pubDate><description>" + body + "</description></item>\n"
+    )
+    n = max(1, size_bytes // (len(item) + 40))
+    with path.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>')
+        out.write("<title>Courier</title>\n")
+        for i in range(n):
+            out.write(item.format(t=escape(_title(i)), i=i))
+        out.write("</channel></rss>\n")
     return path, n
 
 
@@ -258,6 +277,10 @@ def run(workdir: Path, *, small: bool) -> dict[str, Any]:
     for mb in sizes:
         path, _ = jsonl_of_size(workdir / f"big-{mb}.jsonl", mb * 1_000_000)
         streaming[f"jsonl_{mb}mb"] = measure(path)
+        path.unlink()
+    for mb in (30,) if small else (30, 200):
+        path, _ = rss_of_size(workdir / f"big-{mb}.rss", mb * 1_000_000)
+        streaming[f"rss_{mb}mb"] = measure(path)
         path.unlink()
     pages = (300, 1000) if small else (1000, 10_000)
     for n in pages:

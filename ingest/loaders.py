@@ -50,6 +50,7 @@ from newsdesk.ingest.records import (
 from newsdesk.ingest.warc import warc_items
 from newsdesk.ingest.web import Fetched, fetch, human_size
 from newsdesk.ingest.wxr import is_wxr, parse_wxr
+from newsdesk.ingest.xmlstream import xml_items
 
 logger = logging.getLogger(__name__)
 
@@ -286,7 +287,9 @@ def load_parts(
 
     Record files on disk (JSON Lines, CSV) and web archives are streamed: they are never read
     whole, `max_file_bytes` limits each line or page rather than the file, and memory holds
-    one part whatever the file's size. Other inputs are read whole, within `max_file_bytes`
+    one part whatever the file's size. So are feeds and WordPress exports over the limit (an
+    entry at a time; smaller ones are read whole, where an entry in another encoding can be
+    set aside alone). Other inputs are read whole, within `max_file_bytes`
     (`url_max_bytes` for URLs), and come as one part. A problem with the whole input raises
     IngestError, possibly after parts were handed on (a file cut short: those parts hold).
     """
@@ -306,6 +309,8 @@ def load_parts(
         raise IngestError(place.name, _unsupported(path))
     if kind == "warc":
         items = warc_items(path, place, max_record_bytes=max_file_bytes)
+    elif kind == "feed" and _big_feed(path, max_file_bytes):
+        items = xml_items(path, place, max_record_bytes=max_file_bytes)
     elif kind in ("jsonl", "csv") and not _starts_utf16(path):
         items = _streamed(path, kind, place, max_line_bytes=max_file_bytes)
     else:
@@ -396,6 +401,19 @@ def _parse(data: bytes, kind: str, place: Place, *, charset: str = "", url: str 
 
 
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _big_feed(path: Path, max_bytes: int) -> bool:
+    """A feed or WordPress export over the file limit, read an entry at a time (a NewsML
+    document is one article: it keeps the limit)."""
+    try:
+        if path.stat().st_size <= max_bytes:
+            return False
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False  # read_file reports it
+    return not is_news_xml(head) and not _SITEMAP_ROOT.search(head)
 
 
 def _starts_utf16(path: Path) -> bool:

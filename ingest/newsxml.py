@@ -66,12 +66,17 @@ def parse_news_xml(data: bytes, place: Place) -> tuple[list[Article], list[Inges
     return articles, errors
 
 
-def parse_xml(data: bytes, place: Place) -> Any:
-    """The root element of `data`, parsed by the rules above; IngestError if it breaks them."""
+def refuses_entities(data: bytes, place: Place) -> None:
+    """IngestError if `data` declares XML entities (expanding them is unsafe)."""
     if _ENTITY.search(data):
         raise IngestError(
             place.name, "the XML declares entities, which are refused (expansion is unsafe)"
         )
+
+
+def parse_xml(data: bytes, place: Place) -> Any:
+    """The root element of `data`, parsed by the rules above; IngestError if it breaks them."""
+    refuses_entities(data, place)
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,

@@ -250,11 +250,17 @@ def collect(items: Iterable[Item]) -> Parsed:
 
 
 def parse_feed(
-    data: bytes, place: Place, *, bad_entries: Mapping[int, str] | None = None
+    data: bytes,
+    place: Place,
+    *,
+    bad_entries: Mapping[int, str] | None = None,
+    first: int = 1,
+    feed_title: str = "",
 ) -> Parsed:
     """An RSS or Atom feed: one article per entry; doc ids are entry ids, links, or rel#n.
     `bad_entries` (entry number -> reason) are entries emptied for an undecodable byte: each
-    is reported with its reason."""
+    is reported with its reason. Entries are numbered from `first` (a streamed feed hands
+    them over one at a time, with its title as `feed_title`)."""
     bad = bad_entries or {}
     import feedparser
 
@@ -265,10 +271,10 @@ def parse_feed(
         raise IngestError(place.name, f"not an RSS or Atom feed{detail}")
     if not parsed.entries:
         raise IngestError(place.name, "the feed has no entries")
-    feed_title = parsed.feed.get("title", "")
+    feed_title = parsed.feed.get("title", "") or feed_title
     articles: list[Article] = []
     errors: list[IngestError] = []
-    for n, entry in enumerate(parsed.entries, start=1):
+    for n, entry in enumerate(parsed.entries, start=first):
         if n in bad:
             errors.append(IngestError(place.record(n), f"entry {n}: {bad[n]}"))
             continue

@@ -36,43 +36,50 @@ def parse_wxr(data: bytes, place: Place) -> tuple[list[Article], list[IngestErro
     errors: list[IngestError] = []
     items = [e for e in (channel if channel is not None else []) if _local(e) == "item"]
     for n, item in enumerate(items, start=1):
-        kind = _text(_child(item, "post_type")) or "post"
-        status = _text(_child(item, "status")) or "publish"
-        if kind not in ARTICLE_TYPES or status != "publish":
-            continue  # drafts, attachments, menus: not articles
-        doc_id = (
-            _text(_child(item, "link"))
-            or _text(_child(item, "guid"))
-            or f"{place.rel}#{_text(_child(item, 'post_id')) or n}"
-        )
-        text = normalise_text(html_to_text(_text(_child(item, "encoded"), keep=True)))
-        if not text.strip():
-            errors.append(IngestError(place.record(doc_id), "a published post with no text"))
-            continue
-        categories = [
-            _text(c)
-            for c in item
-            if _local(c) == "category" and (c.get("domain") or "category") == "category"
-        ]
-        date = _text(_child(item, "post_date_gmt"))
-        if not date or date.startswith("0000"):
-            date = _text(_child(item, "pubDate"))
-        articles.append(
-            make_article(
-                place,
-                doc_id=doc_id,
-                title=_text(_child(item, "title")),
-                text=text,
-                source=site,
-                published=date,
-                url=_text(_child(item, "link")),
-                category=categories[0] if categories else "",
-                author=_text(_child(item, "creator")),
-            )
-        )
+        found = wxr_item(item, place, n, site)
+        if isinstance(found, IngestError):
+            errors.append(found)
+        elif found is not None:
+            articles.append(found)
     if not items:
         raise IngestError(place.name, "a WordPress export with no items")
     return articles, errors
+
+
+def wxr_item(item: Any, place: Place, n: int, site: str) -> Article | IngestError | None:
+    """The article of the `n`th item of an export of `site`, its error, or None (a draft, an
+    attachment or anything else that is not a published post or page)."""
+    kind = _text(_child(item, "post_type")) or "post"
+    status = _text(_child(item, "status")) or "publish"
+    if kind not in ARTICLE_TYPES or status != "publish":
+        return None  # drafts, attachments, menus: not articles
+    doc_id = (
+        _text(_child(item, "link"))
+        or _text(_child(item, "guid"))
+        or f"{place.rel}#{_text(_child(item, 'post_id')) or n}"
+    )
+    text = normalise_text(html_to_text(_text(_child(item, "encoded"), keep=True)))
+    if not text.strip():
+        return IngestError(place.record(doc_id), "a published post with no text")
+    categories = [
+        _text(c)
+        for c in item
+        if _local(c) == "category" and (c.get("domain") or "category") == "category"
+    ]
+    date = _text(_child(item, "post_date_gmt"))
+    if not date or date.startswith("0000"):
+        date = _text(_child(item, "pubDate"))
+    return make_article(
+        place,
+        doc_id=doc_id,
+        title=_text(_child(item, "title")),
+        text=text,
+        source=site,
+        published=date,
+        url=_text(_child(item, "link")),
+        category=categories[0] if categories else "",
+        author=_text(_child(item, "creator")),
+    )
 
 
 def _local(element: Any) -> str:
@@ -92,4 +99,4 @@ def _text(element: Any, *, keep: bool = False) -> str:
     return text.strip() if keep else " ".join(text.split())
 
 
-__all__ = ["is_wxr", "parse_wxr"]
+__all__ = ["is_wxr", "parse_wxr", "wxr_item"]
