@@ -215,15 +215,15 @@ def test_file_argument_rel_is_the_file_name(
 
 
 def test_discover_reports_bad_arguments(tmp_path: Path) -> None:
-    write(tmp_path, "report.pdf", b"%PDF-1.4")
+    write(tmp_path, "report.pages", b"PK\x03\x04")  # an Apple Pages file
     sources, errors = discover(
-        [str(tmp_path / "missing"), "ftp://example.com/a.txt", str(tmp_path / "report.pdf")]
+        [str(tmp_path / "missing"), "ftp://example.com/a.txt", str(tmp_path / "report.pages")]
     )
     assert sources == []
     reasons = [e.reason for e in errors]
     assert reasons[0] == "no such file or folder"
     assert "unsupported URL scheme 'ftp'" in reasons[1]
-    assert "unsupported file type '.pdf'" in reasons[2]
+    assert "unsupported file type '.pages'" in reasons[2]
     assert errors[0].path == str(tmp_path / "missing")
 
 
