@@ -1,4 +1,8 @@
-"""Downloading one URL with limits: http(s) only, a timeout, and a cap on the body size."""
+"""Downloading one URL with limits: http(s) only, a timeout, and a cap on the body size.
+
+A conditional GET (`etag=` / `last_modified=`, the validators of the last download) is
+answered with `Fetched.not_modified` and no body when the server says 304 Not Modified.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +45,9 @@ class Fetched:
     kind: str  # a parser kind: html, text, markdown, feed, json, jsonl, csv
     charset: str  # from the Content-Type header, "" when not given
     url: str  # the final URL after redirects
+    etag: str = ""  # the validators the server sent, for the next conditional GET
+    last_modified: str = ""
+    not_modified: bool = False  # 304: the body is unchanged since those validators (and empty)
 
 
 def human_size(n_bytes: int) -> str:
@@ -51,8 +58,13 @@ def human_size(n_bytes: int) -> str:
     return f"{n_bytes} bytes"
 
 
-def fetch(url: str, *, timeout_s: float, max_bytes: int) -> Fetched:
-    """GET `url`, following redirects; raises IngestError(url, reason) on any failure."""
+def fetch(
+    url: str, *, timeout_s: float, max_bytes: int, etag: str = "", last_modified: str = ""
+) -> Fetched:
+    """GET `url`, following redirects; raises IngestError(url, reason) on any failure.
+
+    With `etag` or `last_modified` the request is conditional (If-None-Match,
+    If-Modified-Since): a 304 answer comes back as `not_modified`, with an empty body."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -64,6 +76,7 @@ def fetch(url: str, *, timeout_s: float, max_bytes: int) -> Fetched:
     limit = human_size(max_bytes)
     deadline = time.monotonic() + timeout_s
     timed_out = f"timed out after {timeout_s:g} s"
+    conditions = {"If-None-Match": etag, "If-Modified-Since": last_modified}
     try:
         with (
             httpx.Client(
@@ -72,8 +85,23 @@ def fetch(url: str, *, timeout_s: float, max_bytes: int) -> Fetched:
                 timeout=timeout_s,
                 headers={"User-Agent": USER_AGENT},
             ) as client,
-            client.stream("GET", parsed) as response,
+            client.stream(
+                "GET", parsed, headers={k: v for k, v in conditions.items() if v}
+            ) as response,
         ):
+            sent_etag = response.headers.get("etag", "")
+            sent_modified = response.headers.get("last-modified", "")
+            if response.status_code == 304 and (etag or last_modified):
+                logger.debug("not modified: %s", url)
+                return Fetched(
+                    data=b"",
+                    kind="",
+                    charset="",
+                    url=str(response.url),
+                    etag=sent_etag or etag,
+                    last_modified=sent_modified or last_modified,
+                    not_modified=True,
+                )
             if response.status_code >= 400:
                 raise IngestError(url, f"HTTP {response.status_code} {response.reason_phrase}")
             declared = response.headers.get("content-length", "")
@@ -104,7 +132,14 @@ def fetch(url: str, *, timeout_s: float, max_bytes: int) -> Fetched:
         raise IngestError(url, f"download failed: {exc}") from exc
     data = b"".join(chunks)
     logger.debug("fetched %s: %d bytes, %s", url, len(data), content_type or "no content type")
-    return Fetched(data=data, kind=_kind(url, content_type, data), charset=charset, url=final_url)
+    return Fetched(
+        data=data,
+        kind=_kind(url, content_type, data),
+        charset=charset,
+        url=final_url,
+        etag=sent_etag,
+        last_modified=sent_modified,
+    )
 
 
 def _kind(url: str, content_type: str, data: bytes) -> str:
