@@ -15,11 +15,12 @@ cut by the model, so ingest warns once and reports how many were.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,12 +33,15 @@ from newsdesk.core.errors import IngestError, NewsdeskError
 from newsdesk.core.types import Article, Chunk
 from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_model_path
 from newsdesk.ingest.chunking import chunk_text
-from newsdesk.ingest.loaders import Source, discover, load
+from newsdesk.ingest.loaders import Source, discover, load_parts
 from newsdesk.ingest.repair import restore_vectors, vectors_missing
 from newsdesk.store import lexical, schema
 from newsdesk.store.index import Alias, Index, NewText
 
 log = logging.getLogger(__name__)
+
+# Reads one source as `loaders.load_parts` does: its (articles, errors), a part at a time.
+Loader = Callable[[Source], Iterable[tuple[list[Article], list[IngestError]]]]
 
 
 @dataclass
@@ -92,12 +96,15 @@ class IngestReport:
 
 @dataclass
 class _Loaded:
-    """One source read and (where new) chunked by the background reader."""
+    """A part of one source read and (where new) chunked by the background reader. A source
+    ends with a part that is `last` (read to its end) or `failed` (the whole source, or the
+    rest of it, could not be read: the parts before it hold, but it does not count as read)."""
 
     source: Source
     articles: list[tuple[Article, str, list[Chunk] | None]]  # (article, content hash, chunks)
     errors: list[IngestError]
-    failed: bool  # the whole source failed to load
+    failed: bool = False
+    last: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,10 @@ class _Pending:
     embedded: Future[_Embedded]
 
 
-class _Ingest:
+class IngestJob:
+    """One ingest's writes: classifies each article (unchanged, duplicate, new, updated),
+    batches new texts for embedding and stores them in order. `ingest` and `reindex` feed it."""
+
     def __init__(self, settings: Settings, index: Index, embedder: Callable[[], Embedder]):
         self.settings = settings
         self.index = index
@@ -263,48 +273,61 @@ def _reader(
     known_texts: set[str],
     out: queue.Queue[_Loaded | BaseException | None],
     stop: threading.Event,
+    loader: Loader | None = None,
 ) -> None:
-    """Background: load and chunk each source, skipping chunking for text already stored."""
+    """Background: load and chunk each source a part at a time (a big record file is never
+    held whole), skipping chunking for text already stored."""
+    read = loader or functools.partial(
+        load_parts,
+        max_file_bytes=settings.max_file_bytes,
+        url_timeout_s=settings.url_timeout_s,
+        url_max_bytes=settings.url_max_bytes,
+    )
     try:
         for src in sources:
             if stop.is_set():
                 break
             try:
-                articles, errors = load(
-                    src,
-                    max_file_bytes=settings.max_file_bytes,
-                    url_timeout_s=settings.url_timeout_s,
-                    url_max_bytes=settings.url_max_bytes,
-                )
+                for articles, errors in read(src):
+                    out.put(_Loaded(src, _chunked(articles, settings, known, known_texts), errors))
+                    if stop.is_set():
+                        return
             except IngestError as exc:
-                out.put(_Loaded(src, [], [exc], True))
+                out.put(_Loaded(src, [], [exc], failed=True))
                 continue
-            items: list[tuple[Article, str, list[Chunk] | None]] = []
-            for a in articles:
-                content = schema.content_hash(a.title, a.text)
-                chunks = None
-                if known.get(a.doc_id) != content and content not in known_texts:
-                    chunks = chunk_text(
-                        content,
-                        a.text,
-                        max_tokens=settings.chunk_tokens,
-                        overlap=settings.chunk_overlap,
-                    )
-                items.append((a, content, chunks))
-            out.put(_Loaded(src, items, errors, False))
+            out.put(_Loaded(src, [], [], last=True))
     except BaseException as exc:  # hand anything unexpected to the main thread
         out.put(exc)
     finally:
         out.put(None)
 
 
-def _loaded(sources: Sequence[Source], settings: Settings, index: Index) -> Iterator[_Loaded]:
+def _chunked(
+    articles: list[Article], settings: Settings, known: dict[str, str], known_texts: set[str]
+) -> list[tuple[Article, str, list[Chunk] | None]]:
+    items: list[tuple[Article, str, list[Chunk] | None]] = []
+    for a in articles:
+        content = schema.content_hash(a.title, a.text)
+        chunks = None
+        if known.get(a.doc_id) != content and content not in known_texts:
+            chunks = chunk_text(
+                content, a.text, max_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap
+            )
+        items.append((a, content, chunks))
+    return items
+
+
+def _loaded(
+    sources: Sequence[Source], settings: Settings, index: Index, loader: Loader | None = None
+) -> Iterator[_Loaded]:
     known = index.ledger.all_article_hashes()
     known_texts = set(known.values())
     out: queue.Queue[_Loaded | BaseException | None] = queue.Queue(maxsize=64)
     stop = threading.Event()
     thread = threading.Thread(
-        target=_reader, args=(sources, settings, known, known_texts, out, stop), daemon=True
+        target=_reader,
+        args=(sources, settings, known, known_texts, out, stop, loader),
+        daemon=True,
     )
     thread.start()
     try:
@@ -329,14 +352,16 @@ def ingest(
     prune: bool = False,
     progress: bool = False,
     embedder: Embedder | None = None,
+    loader: Loader | None = None,
 ) -> IngestReport:
-    """Ingest files, folders and URLs into the index named by `settings`."""
+    """Ingest files, folders and URLs into the index named by `settings`. `loader` reads a
+    source in place of `loaders.load_parts` (`newsdesk watch` hands over what it fetched)."""
     from tqdm import tqdm
 
     started = time.perf_counter()
     sources, discovery_errors = discover(inputs)
     index = Index.open(settings, create=True)
-    job: _Ingest | None = None
+    job: IngestJob | None = None
     try:
         index.check_chunking(settings)
         identity = model_identity(
@@ -352,7 +377,7 @@ def ingest(
                 return embedder
             return load_embedder(settings)
 
-        job = _Ingest(settings, index, factory)
+        job = IngestJob(settings, index, factory)
         job.report.files_seen = len(sources)
         job.report.errors.extend(discovery_errors)
         seen: set[str] = set()
@@ -360,14 +385,14 @@ def ingest(
         files_present: dict[str, set[str]] = {}
         bar = tqdm(total=len(sources), unit="file", disable=not progress, leave=False)
         with bar:
-            for item in _loaded(sources, settings, index):
-                bar.update(1)
+            for item in _loaded(sources, settings, index, loader):
                 src = item.source
                 files_present.setdefault(src.origin, set()).add(src.rel)
                 job.report.errors.extend(item.errors)
-                if item.failed:
-                    continue
-                files_ok.setdefault(src.origin, set()).add(src.rel)
+                if item.failed or item.last:
+                    bar.update(1)
+                if item.last:
+                    files_ok.setdefault(src.origin, set()).add(src.rel)
                 for article, content, chunks in item.articles:
                     if article.doc_id in seen:
                         job.report.errors.append(
@@ -428,4 +453,4 @@ def _origins_of(inputs: Sequence[str]) -> set[str]:
     return out
 
 
-__all__ = ["IngestReport", "NewsdeskError", "ingest"]
+__all__ = ["IngestJob", "IngestReport", "NewsdeskError", "ingest"]

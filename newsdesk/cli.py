@@ -1,4 +1,4 @@
-"""The `newsdesk` command: ingest, enrich, check, repair, stats, ask, serve, eval.
+"""The `newsdesk` command: ingest, watch, reindex, enrich, check, repair, stats, ask, serve, eval.
 
 The edge of the program: builds the settings from the environment and flags, calls the library,
 and turns the library's errors into one-line messages and exit codes.
@@ -50,6 +50,15 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected a date like 2005-03-01, got {text!r}") from exc
+
+
+def _interval(text: str) -> float:
+    from newsdesk.ingest.watch import parse_interval
+
+    try:
+        return parse_interval(text)
+    except NewsdeskError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _modes(text: str) -> list[str]:
@@ -141,6 +150,76 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="skip the second phase (sentence vectors, named entities); `newsdesk enrich` "
         "runs it later",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
+
+    p = sub.add_parser(
+        "watch",
+        help="keep the index up to date: poll feeds, sitemaps and URL lists",
+        description="Poll each SOURCE every --every and ingest what is new or changed: http(s) "
+        "URLs of RSS/Atom feeds, sitemaps (a sitemap index: its sitemaps) or pages, .urls "
+        "files listing such URLs, or any file `ingest` reads. URLs are asked with the "
+        "validators of their last answer (ETag, Last-Modified; kept in the index), so an "
+        "unchanged source costs a 304. A feed item of under 1,000 characters that links to a "
+        "page is a summary: the page is fetched and its text stored under the item's id. A "
+        "failing source is retried after 1, 2, 4, ... intervals (at most 6 hours apart) while "
+        "the others go on. One line per poll on stdout (new, changed, unchanged, errors, not "
+        "modified), each error on stderr. Ctrl-C or SIGTERM stops it between steps (exit 0). "
+        "One watcher per index (a lock on DIR/.watch.lock). With --once: exit 0, or 4 when "
+        "something was skipped.",
+    )
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="a feed, sitemap or page URL, a .urls list, or a file",
+    )
+    _index_args(p)
+    p.add_argument(
+        "--every",
+        type=_interval,
+        default="15m",
+        metavar="INTERVAL",
+        help="time between polls: 30s, 15m, 1h, 2h30m (default 15m)",
+    )
+    p.add_argument("--once", action="store_true", help="poll once and exit (for cron)")
+    p.add_argument(
+        "--no-enrich",
+        dest="enrich",
+        action="store_false",
+        default=None,
+        help="skip the second phase for what is stored (`newsdesk enrich` runs it later)",
+    )
+    p.add_argument("--json", action="store_true", help="print each poll's line as JSON")
+
+    p = sub.add_parser(
+        "reindex",
+        help="build a new index from this one's stored texts, with another model or chunking",
+        description="Rebuild the index at --index into --to from the texts its ledger holds, "
+        "without reading the sources again: the same doc_ids, sources, duplicates and pages, "
+        "each text chunked and embedded anew with --model (a sentence-transformers folder) "
+        "and --chunk-tokens/--chunk-overlap (default: the configured ones). The old index is "
+        "only read; --to must not hold an index yet. Then the second phase runs on the new "
+        "index, as after an ingest.",
+    )
+    _index_args(p)
+    p.add_argument(
+        "--to", required=True, type=Path, metavar="NEWDIR", help="the new index directory"
+    )
+    p.add_argument(
+        "--model",
+        dest="new_model",
+        metavar="M",
+        help="embedding model of the new index (a model folder, or the bundled model's name)",
+    )
+    p.add_argument("--chunk-tokens", type=int, metavar="N", help="tokens per chunk (default 200)")
+    p.add_argument("--chunk-overlap", type=int, metavar="N", help="tokens of overlap (default 40)")
+    p.add_argument(
+        "--no-enrich",
+        dest="enrich",
+        action="store_false",
+        default=None,
+        help="skip the second phase on the new index (`newsdesk enrich` runs it later)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
 
@@ -386,6 +465,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         handler = {
             "ingest": cmd_ingest,
+            "watch": cmd_watch,
+            "reindex": cmd_reindex,
             "enrich": cmd_enrich,
             "check": cmd_check,
             "repair": cmd_repair,
@@ -439,6 +520,75 @@ def cmd_ingest(args: argparse.Namespace, settings: Any) -> int:
     summary = report.summary() + (f"\n{enriched.summary()}" if enriched else "")
     _print_report(args, data, summary)
     return EXIT_PARTIAL if report.errors else EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace, settings: Any) -> int:
+    import signal
+    from datetime import datetime
+
+    from newsdesk.ingest.watch import PollReport, Watcher, check_sources, watch_lock
+
+    check_sources(args.sources)
+    watcher = Watcher(settings, args.sources, every_s=args.every)
+    polls: list[PollReport] = []
+
+    def stop(signum: int, frame: object) -> None:
+        if watcher.stopping:  # asked twice: stop at once (the index is crash-safe)
+            raise KeyboardInterrupt
+        watcher.stop()
+
+    def show(found: PollReport) -> None:
+        polls.append(found)
+        for err in found.errors:
+            skipped = terminal_text(f"{err.path}: {err.reason}", one_line=True)
+            print(f"newsdesk: skipped {skipped}", file=sys.stderr, flush=True)
+        line = json.dumps(found.to_json()) if args.json else found.summary()
+        stamp = "" if args.json else f"{datetime.now():%Y-%m-%d %H:%M:%S} "
+        print(stamp + terminal_text(line, one_line=True), flush=True)
+
+    with watch_lock(Path(settings.index)):
+        handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            watcher.run(once=args.once, on_poll=show)
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+    if watcher.stopping:
+        print(f"newsdesk: watch stopped after {len(polls)} polls", file=sys.stderr)
+        return EXIT_OK
+    return EXIT_PARTIAL if any(p.errors for p in polls) else EXIT_OK
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Any) -> int:
+    from pydantic import ValidationError
+
+    from newsdesk.ingest.reindex import reindex
+
+    updates: dict[str, Any] = {"index": args.to}
+    for flag, key in (
+        ("new_model", "embedding_model"),
+        ("chunk_tokens", "chunk_tokens"),
+        ("chunk_overlap", "chunk_overlap"),
+    ):
+        if getattr(args, flag) is not None:
+            updates[key] = getattr(args, flag)
+    try:
+        target = type(settings)(**(settings.model_dump() | updates))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        print(f"newsdesk: error: {where}: {first.get('msg')}", file=sys.stderr)
+        return EXIT_USAGE
+    report = reindex(settings, target, progress=sys.stderr.isatty())
+    enriched: Any = None
+    if target.enrich != "none":
+        from newsdesk.ingest.enrich import enrich
+
+        enriched = enrich(target, progress=sys.stderr.isatty())
+    data = report.to_json() | ({"enrich": enriched.to_json()} if enriched else {})
+    summary = report.summary() + (f"\n{enriched.summary()}" if enriched else "")
+    _print_report(args, data, summary)
+    return EXIT_OK
 
 
 def cmd_enrich(args: argparse.Namespace, settings: Any) -> int:

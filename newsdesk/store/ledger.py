@@ -17,9 +17,9 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS people (
 CREATE INDEX IF NOT EXISTS people_by_name ON people(name);
 CREATE TABLE IF NOT EXISTS described (content_hash TEXT PRIMARY KEY, version TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (content_hash TEXT PRIMARY KEY, starts TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS watched (url TEXT PRIMARY KEY, validators TEXT NOT NULL);
 """
 
 _TEXT_COLS = "content_hash, doc_id, title, text, source, published, url, category, author, n_chunks"
@@ -117,8 +118,9 @@ class StoredChunk:
 
 
 def _chunk_row(row: Sequence[Any]) -> StoredChunk:
-    *fields, pages = row
-    return StoredChunk(*fields, pages=tuple(json.loads(pages)) if pages else ())
+    """A chunk row whose last column is its text's page starts (NULL for most texts)."""
+    chunk = StoredChunk(*row[:-1])
+    return replace(chunk, pages=tuple(json.loads(row[-1]))) if row[-1] else chunk
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,21 @@ class Ledger:
     def bump_generation(self) -> None:
         self.set_meta("generation", str(self.generation + 1))
 
+    # ---------------------------------------------------------------- watched URLs
+    def watched(self, url: str) -> dict[str, str]:
+        """What `newsdesk watch` last saw of `url` (its ETag, Last-Modified, a digest of the
+        body); {} when it never did."""
+        row = self._conn.execute("SELECT validators FROM watched WHERE url=?", (url,)).fetchone()
+        return {} if row is None else {str(k): str(v) for k, v in json.loads(row[0]).items()}
+
+    def put_watched(self, seen: Mapping[str, Mapping[str, str]]) -> None:
+        """Record what the watcher saw of each URL, in one transaction."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO watched(url, validators) VALUES (?, ?)",
+                [(url, json.dumps(dict(v), sort_keys=True)) for url, v in seen.items()],
+            )
+
     # ---------------------------------------------------------------- reads
     def article_hash(self, doc_id: str) -> str | None:
         row = self._conn.execute(
@@ -299,6 +316,18 @@ class Ledger:
             own.get("author", author),
             tuple(json.loads(pages)) if pages else (),
         )
+
+    def stored_articles(self) -> Iterator[tuple[Article, str, str, str]]:
+        """(article, content hash, origin, file) of every stored article, each text's own
+        doc_id before the aliases of it: what a re-index reads instead of the sources."""
+        rows = self._conn.execute(
+            "SELECT a.doc_id, a.content_hash, a.origin, a.file FROM articles a "
+            "JOIN texts t ON a.content_hash=t.content_hash ORDER BY a.doc_id != t.doc_id, a.doc_id"
+        ).fetchall()
+        for doc_id, content, origin, file in rows:
+            article = self.article(str(doc_id))
+            if article is not None:
+                yield article, str(content), str(origin), str(file)
 
     def chunk_ids(self, content_hash: str) -> list[str]:
         rows = self._conn.execute(
@@ -770,6 +799,10 @@ class Ledger:
 
     def known_chunk_ids(self, chunk_ids: list[str]) -> set[str]:
         return set(self.get_chunks(chunk_ids))
+
+    def count_articles(self) -> int:
+        """Stored articles, aliases included."""
+        return int(self._conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
     def all_article_hashes(self) -> dict[str, str]:
         """doc_id -> content hash of every stored article."""

@@ -1,0 +1,78 @@
+"""Re-index: build a new index from an old one's ledger, with another embedding model or
+chunking, without reading the sources again.
+
+The ledger holds every article's text and metadata (and where it came from), so the new
+index is what ingesting the same files would give: the same doc_ids, origins and files (a
+later `ingest --prune` of the same folders works on it), the same duplicates as aliases,
+each text chunked and embedded anew through the pipeline's own job (batched, crash-safe).
+The old index is only read; the new one must not exist yet. Its second phase (sentence
+vectors, entities) is left to `enrich`, as after an ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from newsdesk.core.config import Settings
+from newsdesk.core.errors import ConfigError
+from newsdesk.embedding import Embedder, load_embedder
+from newsdesk.ingest.loaders import Source
+from newsdesk.ingest.pipeline import IngestJob, IngestReport
+from newsdesk.store import lexical, schema
+from newsdesk.store.index import Index
+from newsdesk.store.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+
+def reindex(
+    source: Settings,
+    target: Settings,
+    *,
+    progress: bool = False,
+    embedder: Embedder | None = None,
+) -> IngestReport:
+    """Every article of the index at `source.index` stored anew in `target.index`, chunked
+    and embedded as `target` says."""
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    old_dir, new_dir = Path(source.index), Path(target.index)
+    if old_dir.resolve() == new_dir.resolve():
+        raise ConfigError(f"--to {new_dir} is the index being read; choose a new directory")
+    if (new_dir / schema.LEDGER_FILE).exists():
+        raise ConfigError(f"{new_dir} already holds an index; re-index into a new directory")
+    old = Ledger.open(old_dir, create=False)
+    index: Index | None = None
+    job: IngestJob | None = None
+    try:
+        count = old.count_articles()
+        index = Index.open(target, create=True)
+        job = IngestJob(target, index, lambda: embedder or load_embedder(target))
+        files: set[tuple[str, str]] = set()
+        with tqdm(total=count, unit="article", disable=not progress, leave=False) as bar:
+            for article, content, origin, file in old.stored_articles():
+                files.add((origin, file))
+                job.take(article, content, None, Source(origin=origin, rel=file))
+                bar.update(1)
+            job.finish()
+        job.report.files_seen = len(files)
+        questions = old.get_meta("example_questions")
+        if questions:
+            index.record_example_questions(json.loads(questions))
+        lexical.save(lexical.build(index.ledger), index.dir)
+    finally:
+        if job is not None:
+            job.close()
+        if index is not None:
+            index.close()
+        old.close()
+    job.report.seconds = time.perf_counter() - started
+    log.info("re-indexed %s into %s: %s", old_dir, new_dir, job.report.summary())
+    return job.report
+
+
+__all__ = ["reindex"]
