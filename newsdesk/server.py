@@ -7,8 +7,9 @@
 Around all of it the server guard (`ui.guard`: body limits, closed routes, login throttling,
 security headers); around the API's paths CORS when `NEWSDESK_CORS_ORIGINS` names origins,
 the API keys (`NEWSDESK_API_KEYS`), and on loopback without keys a check that the Host is a
-loopback name (`api.access`). The page keeps its own login (`NEWSDESK_AUTH`). The API and MCP
-share one gate (`api.gate`) on the questions at work.
+loopback name (`api.access`). The page keeps its own login (`NEWSDESK_AUTH`); its Sources tab
+changes the archive only behind it or on loopback (`manages_sources`). The API and MCP share
+one gate (`api.gate`) on the questions at work.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from newsdesk.ui.guard import Guard, LoginThrottle
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 60.0
+UPLOAD_FILES = 5  # an upload request may carry this many files of the largest size ingested
 
 
 class Server:
@@ -85,7 +87,8 @@ def build_server_app(assistant: Assistant, settings: Settings) -> FastAPI:
 
     app = build_api(assistant, settings, gate=gate, lifespan=lifespan)
     app.router.routes.extend(mcp_app.routes)  # /mcp, before the page's catch-all mount
-    mount_page(app, assistant, settings)
+    manage = manages_sources(settings)
+    mount_page(app, assistant, settings, manage=manage)
     # added innermost first: the guard ends up outermost
     app.add_middleware(RequireKey, keys=keys, prefixes=API_PREFIXES)
     if rebinding_guard:
@@ -109,8 +112,15 @@ def build_server_app(assistant: Assistant, settings: Settings) -> FastAPI:
         public_api=PUBLIC_API,
         throttle=LoginThrottle(),
         api_prefixes=API_PREFIXES,
+        max_upload=UPLOAD_FILES * settings.max_file_bytes if manage else None,
     )
     return app
+
+
+def manages_sources(settings: Settings) -> bool:
+    """May the page add and remove sources? Behind a login, or on this machine only; a page
+    served to the network without a login only shows them (anyone could empty the archive)."""
+    return bool(settings.auth) or _is_loopback(settings.host)
 
 
 def launch(assistant: Assistant, settings: Settings, *, block: bool = True) -> Server:
@@ -119,7 +129,9 @@ def launch(assistant: Assistant, settings: Settings, *, block: bool = True) -> S
     if not _is_loopback(settings.host):
         if not settings.auth:
             log.warning(
-                "serving on %s without a login; set NEWSDESK_AUTH to require one", settings.host
+                "serving on %s without a login (the Sources tab only shows the sources); set "
+                "NEWSDESK_AUTH to require one",
+                settings.host,
             )
         if not settings.api_keys:
             log.warning(
@@ -190,4 +202,4 @@ def _check_port_free(host: str, port: int) -> None:
             raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-__all__ = ["Server", "build_server_app", "launch"]
+__all__ = ["Server", "build_server_app", "launch", "manages_sources"]

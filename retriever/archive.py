@@ -1,9 +1,10 @@
 """The archive read model: what the index holds, apart from ranking.
 
-`Archive` answers the facts the UI and the CLI show beside answers: counts and names, one
-article, the newest publication date (what "recent" and "this year" mean), the owner's
-suggested questions and the most recent titles. It reads the ledger only, each thread through
-its own SQLite connection, so that many threads read at once without a lock between them.
+`Archive` answers the facts the UI and the CLI show beside answers: counts and names, the
+sources, one article, the newest publication date (what "recent" and "this year" mean), the
+owner's suggested questions and the most recent titles. It reads the ledger only, each thread
+through its own SQLite connection, so that many threads read at once without a lock between
+them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from newsdesk.retriever.profiles import Name, Profile, best_name, build_profile,
 from newsdesk.retriever.quotations import QuoteHit, find_quotes
 from newsdesk.retriever.stories import Story, Timeline, build_timeline, collect_stories, every_story
 from newsdesk.store.index import Index
+from newsdesk.store.origins import Origin, OriginTable
 from newsdesk.store.readers import LedgerReaders
 
 
@@ -137,6 +139,12 @@ class Archive:
             return article.text if article else None
 
         return build_timeline(story, text_of)
+
+    def origins(self) -> list[Origin]:
+        """Where the articles came from: each source (folder, file, URL, upload) with its
+        articles, their dates and its last ingest."""
+        with self._readers.snapshot() as ledger:
+            return OriginTable.of(ledger).listing()
 
     def recent_titles(self, limit: int) -> list[tuple[str, str]]:
         """(doc_id, title) of the `limit` most recent articles."""

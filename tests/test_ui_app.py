@@ -339,11 +339,9 @@ def test_every_response_carries_the_security_headers(app_url: str) -> None:
                 assert r.headers.get(key) == value, (path, key)
 
 
-def test_no_uploads_and_no_private_callback_by_name(app_url: str) -> None:
+def test_no_private_callback_by_name(app_url: str) -> None:
     with httpx.Client(base_url=app_url, timeout=10) as http:
-        r = http.post("gradio_api/upload", files={"files": ("a.txt", b"x" * 1000)})
-        assert r.status_code == 404
-        for name in ("refresh", "new_conversation", "lambda", "0"):
+        for name in ("refresh", "new_conversation", "lambda", "0", "added_files", "removed"):
             for route in ("call", "call/v2", "run", "api"):
                 r = http.post(f"gradio_api/{route}/{name}", json={"data": []})
                 assert r.status_code == 404, (route, name)
@@ -351,6 +349,42 @@ def test_no_uploads_and_no_private_callback_by_name(app_url: str) -> None:
         assert http.post("gradio_api/call/ask", json={"data": []}).status_code != 404
     chat, _ = ask(client(app_url), SEED_QUESTION)  # and the page's own use of them works
     assert "[1]</a>" in reply(chat)
+
+
+def test_uploads_are_bounded_and_open_only_where_the_page_manages_sources(
+    sample_assistant: Any, sample_index: Path
+) -> None:
+    from starlette.testclient import TestClient
+
+    from newsdesk.server import build_server_app, manages_sources
+
+    assert manages_sources(make_settings(sample_index))  # this machine only
+    assert manages_sources(make_settings(sample_index, host="0.0.0.0", auth="ed:s3cret"))
+    public = make_settings(sample_index, host="0.0.0.0")  # the network, no login
+    assert not manages_sources(public)
+    with TestClient(build_server_app(sample_assistant, public)) as http:
+        r = http.post("/gradio_api/upload", files={"files": ("a.txt", b"x" * 1000)})
+        assert r.status_code == 404
+        shown = {
+            c.get("props", {}).get("elem_id") for c in http.get("/config").json()["components"]
+        }
+        assert {"nd-sources", "nd-sources-read-only"} <= shown
+        assert not shown & {"nd-upload", "nd-feed-url", "nd-remove", "nd-remove-yes"}
+
+    settings = make_settings(sample_index, port=free_port(), max_file_bytes=4096)
+    server = launch(sample_assistant, settings, block=False)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{settings.port}/", timeout=30) as http:
+            ok = http.post("gradio_api/upload", files={"files": ("a.txt", b"x" * 1000)})
+            assert ok.status_code == 200 and ok.json()[0].endswith("a.txt")
+            one = http.post("gradio_api/upload", files={"files": ("b.txt", b"x" * 5000)})
+            assert one.status_code == 413  # a file over the ingest limit
+            many = [("files", (f"{i}.txt", b"x" * 4000)) for i in range(6)]
+            assert http.post("gradio_api/upload", files=many).status_code == 413  # the request
+            big = http.post("gradio_api/queue/join", content=b"{" + b" " * 300_000 + b"}")
+            assert big.status_code == 413  # other requests keep the small limit
+    finally:
+        server.close()
 
 
 def test_request_bodies_are_bounded(app_url: str) -> None:

@@ -254,3 +254,215 @@ def test_hostile_articles_stay_inert(browser: Any, hostile_app: str) -> None:
     assert page.locator('a[href^="javascript:" i]').count() == 0
     assert page.locator("#nd-panel a.nd-url").count() == 0  # the only url was javascript:
     page.close()
+
+
+# ------------------------------------------------------------------ the Sources tab
+GLACIER_NAME = "glacier-notes.md"
+GLACIER_TITLE = "Alpine glacier loses a tenth of its ice in one summer"
+GLACIER = (
+    f"# {GLACIER_TITLE}\n\n"
+    "The Morteratsch glacier lost a tenth of its ice this summer, glaciologists said. "
+    "Meltwater from the Alps filled the valley lakes, and the ice front retreated by "
+    "forty metres.\n"
+)
+GLACIER_QUESTION = "How much ice did the Morteratsch glacier lose this summer?"
+
+
+@pytest.fixture(scope="module")
+def sources_app(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Any
+) -> Iterator[tuple[str, Path]]:
+    """A served private copy of the sample archive, to add to and remove from: (url, folder)."""
+    import shutil
+
+    from helpers import SAMPLE
+
+    from newsdesk.assistant import build_assistant
+    from newsdesk.ingest.pipeline import ingest
+
+    root = tmp_path_factory.mktemp("sources")
+    folder = root / "news"
+    shutil.copytree(SAMPLE, folder)
+    settings = make_settings(root / "index")
+    assert not ingest(settings, [str(folder)], embedder=embedder).errors
+    assistant = build_assistant(settings, embedder=embedder)
+    server, url = serve(assistant, root / "index")
+    try:
+        yield url, folder
+    finally:
+        server.close()
+        assistant.close()
+
+
+def open_sources(page: Any) -> Any:
+    """Switch to the Sources tab; its table."""
+    page.get_by_role("tab", name="Sources").click()
+    return page.locator("#nd-sources")
+
+
+def source_row(page: Any, text: str) -> Any:
+    return page.locator("#nd-sources tr.nd-src", has_text=text)
+
+
+def finished(page: Any, summary: str) -> None:
+    """Wait for the Sources tab's change to end with `summary` (its steps stream in first)."""
+    from playwright.sync_api import expect
+
+    line = page.locator("#nd-source-status .nd-status:not(.nd-working) .nd-status-line")
+    expect(line).to_have_text(summary, timeout=TIMEOUT_MS)
+
+
+def test_the_sources_tab_lists_the_sample_sources(
+    browser: Any, sources_app: tuple[str, Path]
+) -> None:
+    from playwright.sync_api import expect
+
+    url, folder = sources_app
+    page, dialogs = open_page(browser, url)
+    table = open_sources(page)
+    row = source_row(page, str(folder.resolve()))
+    expect(row).to_have_count(1)
+    expect(row.locator(".nd-src-count")).to_have_text("6")
+    expect(row.locator(".nd-src-dates")).to_have_text("2022-11-24 to 2024-05-06")
+    expect(row.locator(".nd-src-when")).to_contain_text("UTC")
+    expect(row).to_contain_text("Folder")
+    row.locator("details.nd-parts > summary").click()
+    for part in ("local/ \u00b7 3 articles", "science/ \u00b7 2", "world/ \u00b7 1 article"):
+        expect(row.locator(".nd-parts li", has_text=part)).to_have_count(1)
+    expect(table).to_contain_text("Last update")
+    assert dialogs == []
+    page.close()
+
+
+def test_an_upload_is_found_by_the_chat_and_its_removal_takes_it_out(
+    browser: Any, sources_app: tuple[str, Path], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    url, _ = sources_app
+    upload = tmp_path / GLACIER_NAME
+    upload.write_text(GLACIER, encoding="utf-8")
+    scan = tmp_path / "scan.bmp"
+    scan.write_bytes(b"BM\x00\x00 not an article")
+    page, dialogs = open_page(browser, url)
+    open_sources(page)
+    expect(source_row(page, GLACIER_NAME)).to_have_count(0)
+    page.locator("#nd-upload input[type=file]").set_input_files([str(upload), str(scan)])
+    expect(page.locator("#nd-upload a[href$='/scan.bmp']")).to_have_count(1)  # both are up
+    page.locator("#nd-add-files").click()
+    finished(page, "1 article added, 0 updated, 0 unchanged, 0 removed; 1 error")
+    status = page.locator("#nd-source-status")
+    expect(status.locator(".nd-src-errors li")).to_have_count(1)  # one line per bad file
+    expect(status.locator(".nd-src-errors li")).to_contain_text(
+        "scan.bmp: unsupported file type '.bmp'"
+    )
+    row = source_row(page, GLACIER_NAME)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Uploaded file")
+    expect(row.locator(".nd-src-dates")).to_have_text("undated")
+    facts = page.locator("#nd-facts")
+    expect(facts).to_contain_text("7 articles", timeout=TIMEOUT_MS)  # the chat's facts follow
+
+    page.get_by_role("tab", name="Ask").click()
+    ask(page, GLACIER_QUESTION)
+    expect(page.locator('#nd-chat a.nd-cite[href="#cite-1-1"]').first).to_be_visible()
+    expect(page.locator("#nd-panel details.nd-turn[data-turn='1']")).to_contain_text(GLACIER_TITLE)
+
+    # Removing asks first; Cancel keeps it.
+    open_sources(page)
+    pick = page.locator("#nd-remove-pick input")
+    pick.click()
+    page.get_by_role("option", name=f"{GLACIER_NAME} (1 article)").click()
+    page.locator("#nd-remove").click()
+    confirm = page.locator("#nd-confirm").first  # (Gradio nests a group in its own id)
+    expect(confirm).to_be_visible()
+    expect(confirm).to_contain_text(f"Remove {GLACIER_NAME}? Its 1 article leave")
+    page.locator("#nd-remove-no").click()
+    expect(confirm).to_be_hidden()
+    expect(source_row(page, GLACIER_NAME)).to_have_count(1)
+
+    pick.click()
+    page.get_by_role("option", name=f"{GLACIER_NAME} (1 article)").click()
+    page.locator("#nd-remove").click()
+    expect(confirm).to_be_visible()
+    page.locator("#nd-remove-yes").click()
+    finished(page, "0 articles added, 0 updated, 0 unchanged, 1 removed")
+    expect(confirm).to_be_hidden()
+    expect(source_row(page, GLACIER_NAME)).to_have_count(0)
+    expect(facts).to_contain_text("6 articles", timeout=TIMEOUT_MS)
+
+    page.get_by_role("tab", name="Ask").click()
+    ask(page, GLACIER_QUESTION)
+    expect(page.locator('#nd-chat [data-testid="bot"]')).to_have_count(2)
+    second = page.locator("#nd-panel details.nd-turn[data-turn='2']")
+    expect(second).to_be_attached()
+    expect(second).not_to_contain_text(GLACIER_TITLE)
+    expect(page.locator('#nd-chat [data-testid="bot"]').last).not_to_contain_text(GLACIER_TITLE)
+    assert dialogs == []
+    page.close()
+
+
+def test_a_feed_url_is_added(browser: Any, sources_app: tuple[str, Path]) -> None:
+    from feed_server import FEED_TITLES, feed_server
+    from playwright.sync_api import expect
+
+    url, _ = sources_app
+    page, dialogs = open_page(browser, url)
+    open_sources(page)
+    box = page.locator("#nd-feed-url").locator("textarea, input").first
+    box.fill("ftp://example.org/rss.xml")
+    page.locator("#nd-add-feed").click()
+    status = page.locator("#nd-source-status")
+    expect(status).to_contain_text("only http:// and https:// URLs", timeout=TIMEOUT_MS)
+    with feed_server() as feed:
+        box.fill(feed)
+        page.locator("#nd-add-feed").click()
+        finished(page, "2 articles added, 0 updated, 0 unchanged, 0 removed")
+    row = source_row(page, feed)
+    expect(row).to_have_count(1)
+    expect(row.locator(".nd-src-count")).to_have_text("2")
+    expect(row.locator(".nd-src-dates")).to_have_text("2024-06-04 to 2024-06-05")
+    expect(row).to_contain_text("Web")
+
+    page.get_by_role("tab", name="Ask").click()
+    ask(page, "When do the Valley ferry crossings resume?")
+    expect(page.locator("#nd-panel details.nd-turn[data-turn='1']")).to_contain_text(FEED_TITLES[0])
+    assert dialogs == []
+    page.close()
+
+
+def test_the_sources_tab_is_behind_the_login(
+    browser: Any, sample_assistant: Any, sample_index: Path
+) -> None:
+    import httpx
+    from playwright.sync_api import expect
+
+    from newsdesk.server import launch
+
+    settings = make_settings(sample_index, port=free_port(), auth="editor:s3cret-words")
+    server = launch(sample_assistant, settings, block=False)
+    url = f"http://127.0.0.1:{settings.port}/"
+    try:
+        with httpx.Client(base_url=url, timeout=10) as http:
+            assert http.get("config").status_code in (401, 403)
+            upload = http.post("gradio_api/upload", files={"files": ("a.txt", b"hello")})
+            assert upload.status_code in (401, 403)
+        page, dialogs = open_page(browser, url)
+        login = page.get_by_role("button", name="Login")
+        expect(login).to_be_visible()
+        assert page.get_by_role("tab", name="Sources").count() == 0
+        assert page.locator("#nd-sources, #nd-upload").count() == 0
+        page.get_by_label("username").fill("editor")
+        page.get_by_label("password").fill("wrong")
+        login.click()
+        expect(page.get_by_text("Incorrect Credentials")).to_be_visible()
+        assert page.get_by_role("tab", name="Sources").count() == 0
+        page.get_by_label("username").fill("editor")  # the failed attempt emptied it
+        page.get_by_label("password").fill("s3cret-words")
+        login.click()
+        expect(open_sources(page)).to_contain_text("world/")
+        expect(page.locator("#nd-upload")).to_be_visible()
+        assert dialogs == []
+        page.close()
+    finally:
+        server.close()

@@ -2,7 +2,8 @@
 
 Only presentation lives here. Callbacks turn widget values into one `Assistant.stream` call
 (with this session's earlier questions as history) and its results into HTML via `ui.render`.
-Errors become a readable message in the chat; the app keeps running.
+Errors become a readable message in the chat; the app keeps running. The People, Stories and
+Sources tabs live in `ui.tabs` and `ui.sources_tab`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from newsdesk.core.errors import ConfigError, NewsdeskError
 from newsdesk.core.types import Answer, Article
 from newsdesk.ui import render
 from newsdesk.ui.browser import CITATION_CLICKS_JS, CSS, NAME_CLICKS_JS
+from newsdesk.ui.sources_tab import sources_tab
 from newsdesk.ui.state import Session, Turn, parse_filters
 from newsdesk.ui.tabs import filter_names, find_names, people_tab, stories_tab
 
@@ -120,8 +122,15 @@ def example_questions(assistant: Assistant, n: int = N_EXAMPLES) -> list[str]:
         return []
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
-    """The chat page over `assistant`: chat, filters, archive facts, examples, sources."""
+def build_app(
+    assistant: Assistant, settings: Settings | None = None, *, manage: bool = False
+) -> gr.Blocks:
+    """The chat page over `assistant`: chat, filters, archive facts, examples, sources; and
+    the People, Stories and Sources tabs. `settings` are the server's (default: the
+    assistant's); with `manage` the Sources tab adds and removes sources."""
+    served = (settings or assistant.settings).model_copy(
+        update={"index": Path(assistant.searcher.index.dir)}
+    )
     facts, source_names, category_names = archive_facts(assistant)
     name_choices = filter_names(assistant)
     examples = example_questions(assistant)
@@ -232,6 +241,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
             people = people_tab(assistant)
             stories_tab(assistant)
+            archive = sources_tab(assistant, served, manage=manage)
 
         def open_name(name: str) -> tuple[Any, str, Any, str]:
             picker, page = find_names(assistant, name, "Any")
@@ -253,6 +263,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         clear.click(new_conversation, None, [chat, panel, session], api_visibility="private")
         chat.clear(new_conversation, None, [chat, panel, session], api_visibility="private")
         demo.load(refresh, None, [facts_box, sources, categories], api_visibility="private")
+        for changed in archive.changes:  # the chat's facts and filters follow the archive
+            changed.then(refresh, None, [facts_box, sources, categories], api_visibility="private")
+        demo.load(archive.redraw, None, archive.shown, api_visibility="private")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 
@@ -286,11 +299,14 @@ def parse_auth(auth: str) -> list[tuple[str, str]] | None:
     return pairs
 
 
-def mount_page(app: Any, assistant: Assistant, settings: Settings) -> gr.Blocks:
+def mount_page(
+    app: Any, assistant: Assistant, settings: Settings, *, manage: bool = False
+) -> gr.Blocks:
     """Build the page and mount it at `/` of the FastAPI `app` (`newsdesk.server` serves it),
-    behind the login `settings.auth` names, if any."""
+    behind the login `settings.auth` names, if any. With `manage` its Sources tab adds files
+    (uploads of up to `settings.max_file_bytes` each) and feeds, and removes sources."""
     auth = parse_auth(settings.auth)
-    demo = build_app(assistant)
+    demo = build_app(assistant, settings, manage=manage)
     gr.mount_gradio_app(
         app,
         demo,
@@ -303,7 +319,7 @@ def mount_page(app: Any, assistant: Assistant, settings: Settings) -> gr.Blocks:
         auth_message="Newsdesk: sign in to ask the archive." if auth else None,
         blocked_paths=[str(Path(settings.index).expanduser().resolve())],
         show_error=False,
-        max_file_size="1mb",
+        max_file_size=settings.max_file_bytes if manage else "1mb",
         ssr_mode=False,
         enable_monitoring=False,
         pwa=False,

@@ -40,6 +40,17 @@ a.nd-name { color: inherit; text-decoration: underline dotted; text-underline-of
   cursor: pointer; }
 a.nd-name:hover { color: var(--color-accent); }
 .nd-hidden { display: none !important; }
+.nd-src-table { border-collapse: collapse; width: 100%; font-size: 0.92em; margin: 0.3em 0; }
+.nd-src-table th, .nd-src-table td { padding: 0.3em 0.6em; text-align: left; vertical-align: top;
+  border: none; border-bottom: 1px solid var(--border-color-primary); }
+.nd-src-table td.nd-src-count { text-align: right; }
+.nd-src-name { word-break: break-all; }
+.nd-parts summary { cursor: pointer; font-size: 0.9em; opacity: 0.8; }
+.nd-parts ul { margin: 0.2em 0 0 1.2em; font-size: 0.9em; }
+.nd-status { margin: 0.4em 0; }
+.nd-status.nd-working .nd-status-line { font-style: italic; }
+.nd-status.nd-done .nd-status-line, .nd-status.nd-failed .nd-status-line { font-weight: 600; }
+.nd-src-errors { margin: 0.3em 0 0 1.2em; font-size: 0.9em; }
 """
 
 # Runs once per page (guarded), from the sources panel's js_on_load. Handles clicks on

@@ -5,11 +5,13 @@ Gradio serves more than this app uses, and trusts more than a newsroom server sh
 
 - **bounded**: a request body over `max_body` bytes gets 413 before the app reads it (by its
   Content-Length, or by counting when it is sent in pieces), so a 50 MB post costs nothing;
-- **closed where the app is**: the upload route answers 404 (the page has no upload widget,
-  and anonymous uploads would fill the temp folder), and the REST routes that run an event by
-  name answer 404 for every name but the public ones: the page's private callbacks (refresh,
-  new conversation) are no API. The page reaches them by number, through the queue or
-  `run/predict`, as every Gradio page does; that stays, behind the login when one is set;
+- **closed where the app is**: the upload route answers 404 unless the page adds files (its
+  Sources tab, where the server lets it change the archive: `max_upload` is then the limit of
+  an upload request, behind the login when one is set), and the REST routes that run an event
+  by name answer 404 for every name but the public ones: the page's private callbacks
+  (refresh, new conversation, the Sources tab's) are no API. The page reaches them by number,
+  through the queue or `run/predict`, as every Gradio page does; that stays, behind the login
+  when one is set;
 - **slow to guess passwords**: after `max_failures` wrong logins from one client within
   `window_s`, its logins get 429 with Retry-After until the lockout (doubling with each
   further failure, at most `max_lockout_s`) has passed;
@@ -111,11 +113,14 @@ class Guard:
         public_api: Collection[str] = (),
         throttle: LoginThrottle | None = None,
         api_prefixes: Collection[str] = (),
+        max_upload: int | None = None,
     ) -> None:
         """`api_prefixes`: paths whose refusals are OpenAI-style error objects (the headless
-        API's clients read `error.message`), not the page's `detail`."""
+        API's clients read `error.message`), not the page's `detail`. `max_upload`: the
+        largest upload request, None to keep the upload route closed."""
         self.app = app
         self.max_body = max_body
+        self.max_upload = max_upload
         self.api_prefixes = tuple(api_prefixes)
         self.public_api = frozenset(public_api)
         self.throttle = throttle or LoginThrottle()
@@ -127,13 +132,15 @@ class Guard:
         path = scope.get("path", "")
         method = scope.get("method", "GET")
         api = any(path == p or path.startswith(p + "/") for p in self.api_prefixes)
-        if (method == "POST" and path in UPLOAD_PATHS) or self._private_by_name(path):
+        upload = method == "POST" and path in UPLOAD_PATHS
+        if (upload and self.max_upload is None) or self._private_by_name(path):
             log.info("guard: %s %s is closed", method, path)
             await _reply(send, 404, "Not Found")
             return
+        limit = self.max_upload if upload and self.max_upload is not None else self.max_body
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body:
-            await _reply(send, 413, f"request body over {self.max_body} bytes", api=api)
+        if declared is not None and declared > limit:
+            await _reply(send, 413, f"request body over {limit} bytes", api=api)
             return
         login = method == "POST" and path in LOGIN_PATHS
         client = _client(scope)
@@ -147,14 +154,14 @@ class Guard:
         status = 0
         received = 0
         too_large = False
-        too_large_detail = f"request body over {self.max_body} bytes"
+        too_large_detail = f"request body over {limit} bytes"
 
         async def counted() -> Message:
             nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > limit:
                     too_large = True
                     raise _TooLarge
             return message

@@ -39,9 +39,11 @@ class Bm25:
     generation: int
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
+        if not self.chunk_ids:  # an emptied index: its model was never fitted
+            return np.zeros(0, dtype=np.float32)
         vocab = self.model.vocab_dict
         known = [t for t in query_terms if t in vocab]
-        if not known or not self.chunk_ids:
+        if not known:
             return np.zeros(len(self.chunk_ids), dtype=np.float32)
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
 

@@ -4,6 +4,7 @@ An index directory holds:
   ledger.sqlite  articles, texts, chunks, aliases and the index's identity (the source of truth)
   chroma/        the embedded Chroma store (absent when a Chroma server is used)
   bm25/          the persisted BM25 index, stamped with the ledger generation it was built from
+  uploads/       files added in the UI's Sources view, each ingested from here as its own origin
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ COLLECTION = "newsdesk_chunks"
 LEDGER_FILE = "ledger.sqlite"
 CHROMA_DIR = "chroma"
 BM25_DIR = "bm25"
+UPLOADS_DIR = "uploads"
 TOKENIZER = "cl100k_base"
 
 # Chunk metadata stored in Chroma (and mirrored in the ledger); see `chunk_metadata`.
