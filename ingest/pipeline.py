@@ -35,7 +35,7 @@ from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_
 from newsdesk.ingest.chunking import chunk_text
 from newsdesk.ingest.loaders import Source, discover, load_parts
 from newsdesk.ingest.repair import restore_vectors, vectors_missing
-from newsdesk.store import lexical, schema
+from newsdesk.store import lexical, origins, schema
 from newsdesk.store.index import Alias, Index, NewText
 
 log = logging.getLogger(__name__)
@@ -416,6 +416,8 @@ def ingest(
             log.warning("%d chunks have no vector: embedding them again", len(missing))
             job.report.vectors_restored = restore_vectors(index, job.embedder, missing)
         _store_example_questions(index, inputs)
+        with index.ledger.transaction():  # when each origin read was last ingested
+            origins.OriginTable.of(index.ledger).record(files_ok)
         if lexical.stamp(index.dir) != index.ledger.generation:
             lexical.save(lexical.build(index.ledger), index.dir)
     finally:
