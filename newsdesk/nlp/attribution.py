@@ -260,14 +260,16 @@ class Speakers:
                 best = full
         if best.isupper() and 2 <= len(best) <= 6:  # "GE" for the article's "General Electric"
             spelled = {
-                clean_name(e.text)
+                _bare(clean_name(e.text))
                 for e in self.names
-                if e.label == "ORG" and len(e.text.split()) > 1 and initials_fit(best, e.text)
+                if e.label == "ORG"
+                and len(e.text.split()) > 1
+                and initials_fit(best, clean_name(e.text))  # not "the Council of ..."'s T
             }
             if len(spelled) == 1:
                 return spelled.pop()
         if len(best.split()) == 1:  # a full name the recogniser missed ("signing Adrian Mutu")
-            best = _written_in_full(self.text, best) or best
+            best = _written_in_full(self.text, best) or _peer(self.text, best) or best
         return best
 
 
@@ -368,6 +370,24 @@ def _written_in_full(text: str, surname: str) -> str | None:
             continue
         found.add(f"{first} {surname}")
     return found.pop() if len(found) == 1 else None
+
+
+def _bare(name: str) -> str:
+    """A name without what the recogniser took in after it: "European Union's",
+    "Royal National Institute for Deaf People (RNID"."""
+    return re.sub(r"(?:['\u2019]s|\s*\([^)]*)$", "", name)
+
+
+_PEERAGE = ("Lord", "Lady", "Baroness", "Baron")
+
+
+def _peer(text: str, surname: str) -> str | None:
+    """ "Lord Currie" for "Currie" when the text calls him that: a peer is known by the
+    title (the one title kept in a name), unlike "Mr" or "President"."""
+    found = {
+        m.group(1) for m in re.finditer(rf"\b({'|'.join(_PEERAGE)}) {re.escape(surname)}\b", text)
+    }
+    return f"{found.pop()} {surname}" if len(found) == 1 else None
 
 
 def _sentence_start(text: str, at: int) -> int:

@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from newsdesk.core.text import word_set
+from newsdesk.core.text import STOPWORDS, word_set
 from newsdesk.core.types import Entity
 from newsdesk.nlp.descriptors import clean_name
 
@@ -59,7 +59,7 @@ def coreferred(text: str, entities: Sequence[Entity]) -> list[Entity]:
     Only a surname exactly one full name of the article ends with counts ("Blair" with both
     Tony and Cherie Blair named is left as it is), never a month or day name ("May" for
     Theresa May), and never inside or across another entity (a DATE "May" stays a date)."""
-    entities = _without_group_prefix(entities)
+    entities = _without_group_prefix(text, entities)
     owners: dict[str, set[str]] = {}
     for e in entities:
         if e.label == "PERSON":
@@ -99,13 +99,16 @@ def coreferred(text: str, entities: Sequence[Entity]) -> list[Entity]:
 _GROUP_LABELS = frozenset({"ORG", "GPE", "NORP"})
 
 
-def _without_group_prefix(entities: Sequence[Entity]) -> list[Entity]:
-    """PERSON spans the model ran into the organisation before them ("Lib Dems David Laws",
-    "United Nations Vasily Nebenzya") cut to the person, when the article names that
-    organisation on its own elsewhere."""
+def _without_group_prefix(text: str, entities: Sequence[Entity]) -> list[Entity]:
+    """Names the model ran into the organisation before them, cut to the person: a PERSON
+    span ("Lib Dems David Laws") when the article names that organisation on its own
+    elsewhere, and an ORG span that ends in a person ("the United Nations Vasily Nebenzya",
+    "the Lib Dems David Laws", relabelled PERSON; see `_person_at_end`)."""
     groups = {
         " ".join(e.text.split()).removeprefix("the ") for e in entities if e.label in _GROUP_LABELS
     }
+    names = {_name(e.text).lower() for e in entities}
+    surnames = {w[-1] for e in entities if e.label == "PERSON" and (w := _name(e.text).split())}
     out: list[Entity] = []
     for e in entities:
         words = list(re.finditer(r"\S+", e.text))
@@ -115,8 +118,29 @@ def _without_group_prefix(entities: Sequence[Entity]) -> list[Entity]:
                     at = words[cut].start()
                     e = Entity(e.start + at, e.end, e.label, e.text[at:])
                     break
+        elif e.label == "ORG" and _person_at_end(
+            text, [w.group(0) for w in words], names, surnames
+        ):
+            at = words[-2].start()
+            e = Entity(e.start + at, e.end, "PERSON", e.text[at:])
         out.append(e)
     return out
+
+
+def _person_at_end(text: str, words: list[str], names: set[str], surnames: set[str]) -> bool:
+    """Do an organisation's words end in a person's name: two capitalised words never
+    written in lower case in the text (a name, not "Wood Green" or "Film Council"), after at
+    least two words that do not end in a function word and that the article names on its
+    own ("Lib Dems"), or with a surname a person the article names has ("Nebenzya")?"""
+    if words and words[0].lower() == "the":
+        words = words[1:]
+    head, name = words[:-2], words[-2:]
+    if len(head) < 2 or head[-1].lower() in STOPWORDS:
+        return False
+    for w in name:
+        if not (w[:1].isupper() and w.isalpha()) or re.search(rf"\b{w.lower()}\b", text):
+            return False
+    return " ".join(head).lower() in names or name[-1] in surnames
 
 
 def _name(text: str) -> str:
