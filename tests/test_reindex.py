@@ -118,3 +118,24 @@ def test_reindex_command(tmp_path: Path, archive: Path, embedder, capsys) -> Non
     code = main([*argv, "--json"])  # --to exists now
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "already holds an index" in err
+
+
+def test_uploaded_files_move_with_the_index(tmp_path: Path, archive: Path, embedder) -> None:
+    """Files uploaded in the Sources tab live in the index: the new index holds copies, its
+    articles' origins point at them, and every source keeps its last-ingest time."""
+    from newsdesk.ingest.sources import add_files
+    from newsdesk.store.origins import OriginTable
+
+    old = make_settings(tmp_path / "old", enrich="none")
+    ingest(old, [str(archive / "local")], embedder=embedder)
+    upload = write(tmp_path / "desk", "ferry.txt", "Ferry returns\n\nThe ferry returned today.")
+    list(add_files(old, [upload], embedder=embedder))
+    new = make_settings(tmp_path / "new", enrich="none")
+    reindex(old, new, embedder=embedder)
+    moved = (tmp_path / "new" / "uploads" / "ferry.txt").resolve()
+    assert moved.read_text("utf-8") == upload.read_text("utf-8")
+    assert table(new.index)["ferry.txt"] == (str(moved), "ferry.txt")
+    with open_ledger(old.index) as a, open_ledger(new.index) as b:
+        before = OriginTable.of(a).times()
+        after = OriginTable.of(b).times()
+    assert len(after) == len(before) == 2 and after[str(moved)] in before.values()

@@ -116,6 +116,10 @@ class OriginTable:
         out.sort(key=lambda o: (o.kind == "url", o.origin.lower()))
         return out
 
+    def times(self) -> dict[str, str]:
+        """origin -> when it was last ingested ({} in an index older than the table)."""
+        return self._times()
+
     def _times(self) -> dict[str, str]:
         try:
             rows = self._conn.execute("SELECT origin, at FROM ingests").fetchall()
