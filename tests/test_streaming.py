@@ -6,11 +6,13 @@ what the cut hid)."""
 from __future__ import annotations
 
 import json
+import os
+import time
 import tracemalloc
 from pathlib import Path
 
 import pytest
-from helpers import make_settings, open_ledger
+from helpers import SHARED_DATA, make_settings, open_ledger
 from test_documents import WXR, warc_file
 from test_loaders import ATOM, RSS, write
 
@@ -229,3 +231,53 @@ def test_a_big_feed_declaring_entities_is_refused(tmp_path: Path) -> None:
     with pytest.raises(IngestError) as caught:
         load(source(path), max_file_bytes=1024)
     assert "declares entities" in caught.value.reason
+
+
+# --------------------------------------------------------------------------- kill -9
+
+
+@pytest.mark.slow
+def test_kill_9_while_streaming_formats_then_rerun_equals_uninterrupted(
+    tmp_path: Path, embedder
+) -> None:
+    """A JSON Lines export read in parts, a web archive, a PDF and Word files: killed at
+    random moments, then run again, the index is the one an uninterrupted ingest makes."""
+    import random
+    import signal
+
+    from index_checks import assert_consistent, snapshot
+    from test_documents import word_file
+    from test_ingest import _start_ingest
+    from test_pdf import pdf_bytes
+
+    folder = tmp_path / "corpus"
+    bbc = sorted((SHARED_DATA / "bbc" / "business").glob("*.txt"))[:100]
+    lines = [
+        json.dumps({"id": f"bbc-{p.stem}", "text": p.read_text("utf-8")}) for p in bbc
+    ] or records(100)
+    write(folder, "export.jsonl", "\n".join(lines) + "\n")
+    warc_file(folder / "crawl.warc.gz")
+    write(folder, "walls.pdf", pdf_bytes())
+    write(folder, "note.docx", word_file(paragraphs=("The harbour reopened on Monday.",)))
+    reference = tmp_path / "reference"
+    proc, started = _start_ingest(folder, reference)
+    assert proc.wait(timeout=600) == 4  # stored all but the web archive's page of no text
+    window = time.monotonic() - started
+    expected = snapshot(reference)
+    assert_consistent(expected)
+    rng = random.Random(20261204)
+    killed = 0
+    for run in range(4):
+        index = tmp_path / f"run{run}"
+        proc, _ = _start_ingest(folder, index)
+        time.sleep(rng.uniform(0.0, 0.9 * window))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed += 1
+        proc.wait()
+        ingest(make_settings(index, ingest_batch_chunks=24), [str(folder)], embedder=embedder)
+        got = snapshot(index)
+        assert_consistent(got)
+        assert got["articles"] == expected["articles"], f"run {run}"
+        assert got["chunks"] == expected["chunks"], f"run {run}"
+    assert killed >= 3, f"only {killed} of 4 runs were killed (window {window:.1f}s)"
