@@ -66,6 +66,17 @@ def parse_news_xml(data: bytes, place: Place) -> tuple[list[Article], list[Inges
     return articles, errors
 
 
+# How every XML input is parsed (lxml's options; `xmlstream` reads big files with the same).
+SAFE_PARSING: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
 def refuses_entities(data: bytes, place: Place) -> None:
     """IngestError if `data` declares XML entities (expanding them is unsafe)."""
     if _ENTITY.search(data):
@@ -77,15 +88,7 @@ def refuses_entities(data: bytes, place: Place) -> None:
 def parse_xml(data: bytes, place: Place) -> Any:
     """The root element of `data`, parsed by the rules above; IngestError if it breaks them."""
     refuses_entities(data, place)
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    parser = etree.XMLParser(dtd_validation=False, **SAFE_PARSING)
     try:
         return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:

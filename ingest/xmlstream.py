@@ -19,7 +19,7 @@ from lxml import etree
 
 from newsdesk.core.errors import IngestError
 from newsdesk.ingest.formats import Place
-from newsdesk.ingest.newsxml import refuses_entities
+from newsdesk.ingest.newsxml import SAFE_PARSING, refuses_entities
 from newsdesk.ingest.records import Item, parse_feed
 from newsdesk.ingest.web import human_size
 from newsdesk.ingest.wxr import is_wxr, wxr_item
@@ -43,16 +43,7 @@ def xml_items(path: Path, place: Place, *, max_record_bytes: int) -> Iterator[It
     n = 0
     title = ""
     parents: list[str] = []
-    events = etree.iterparse(
-        str(path),
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    events = etree.iterparse(str(path), events=("start", "end"), **SAFE_PARSING)
     try:
         for event, elem in events:
             if not isinstance(elem.tag, str):

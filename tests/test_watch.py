@@ -7,7 +7,6 @@ stopped by SIGINT. Real model, real ledger and Chroma; no test reads the clock."
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import queue
 import signal
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from helpers import make_settings, open_ledger
+from test_cli import _restore_logging  # noqa: F401 - autouse here too: main() sets up logging
 
 from newsdesk.cli import main
 from newsdesk.core.errors import ConfigError, IndexWriteError
@@ -125,19 +125,6 @@ def site() -> Iterator[Site]:
     finally:
         httpd.shutdown()
         httpd.server_close()
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """`main` configures logging; undo it after each test (as tests/test_cli.py does)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
