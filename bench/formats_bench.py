@@ -5,7 +5,9 @@ PDFs, warcio the web archive); a child process reads it as ingest does (`discove
 `load_parts`: parsing only, no chunking or embedding, which `ingest_bench` measures) and
 reports how many records it read; its wall time and peak RSS are measured from outside. Then
 the streaming claims: a big JSON Lines export (2 GB in the full run), an RSS feed over the
-file limit (200 MB) and a web archive of 10,000 pages are read with the memory of a small one.
+file limit (200 MB) and a web archive of 10,000 pages are read with the memory of a small one,
+and that archive is ingested whole (model and embedding included) with the memory of one of
+1,000 pages.
 
     python -m bench.formats_bench [--small] [--workdir DIR]
 """
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.measure import rate, run_process
+from bench.measure import bench_env, newsdesk_cmd, rate, run_process
 
 PARAGRAPH = (
     "The council voted on {day} to build new flood walls along Water Lane, at a cost of "
@@ -248,6 +250,25 @@ def measure(target: Path) -> dict[str, Any]:
     }
 
 
+def measure_ingest(target: Path, index: Path) -> dict[str, Any]:
+    """`newsdesk ingest TARGET` (first phase only) in a fresh index: the whole path, model
+    and embedding included, with its peak memory."""
+    done = run_process(
+        [*newsdesk_cmd(), "ingest", str(target), "--index", str(index), "--json", "--no-enrich"],
+        env=bench_env(),
+    ).check(ok=(0, 4))  # 4: a page skipped (each reported)
+    report = done.json()
+    shutil.rmtree(index, ignore_errors=True)
+    return {
+        "articles": report["articles_added"],
+        "chunks": report["chunks_added"],
+        "wall_s": round(done.wall_s, 2),
+        "articles_per_s": rate(report["articles_added"], report["seconds"]),
+        "chunks_per_s": rate(report["chunks_added"], report["seconds"]),
+        "peak_rss_mb": round(done.peak_rss_mb, 1),
+    }
+
+
 Maker = Callable[[Path, int], Path]
 FORMATS: dict[str, tuple[str, Maker]] = {
     "jsonl": ("export.jsonl", jsonl),
@@ -282,12 +303,16 @@ def run(workdir: Path, *, small: bool) -> dict[str, Any]:
         path, _ = rss_of_size(workdir / f"big-{mb}.rss", mb * 1_000_000)
         streaming[f"rss_{mb}mb"] = measure(path)
         path.unlink()
-    pages = (300, 1000) if small else (1000, 10_000)
-    for n in pages:
+    for n in (300, 1000) if small else (1000, 10_000):
         path = warc(workdir / f"crawl-{n}.warc.gz", n)
         streaming[f"warc_{n}_pages"] = measure(path)
         path.unlink()
-    return {"formats": per_format, "streaming": streaming}
+    ingested: dict[str, Any] = {}
+    for n in (100, 300) if small else (1000, 10_000):  # embedding is the cost here
+        path = warc(workdir / f"crawl-{n}.warc.gz", n)
+        ingested[f"warc_{n}_pages"] = measure_ingest(path, workdir / "ingest-index")
+        path.unlink()
+    return {"formats": per_format, "streaming": streaming, "ingest": ingested}
 
 
 def table(result: dict[str, Any]) -> str:
@@ -301,6 +326,16 @@ def table(result: dict[str, Any]) -> str:
                 f"| {name} | {r['records']:,} | {r['megabytes']} | {r['records_per_s']} | "
                 f"{r['megabytes_per_s']} | {r['peak_rss_mb']} |"
             )
+    rows += [
+        "",
+        "| ingest (first phase) | articles | chunks | wall s | chunks/s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in result.get("ingest", {}).items():
+        rows.append(
+            f"| {name} | {r['articles']:,} | {r['chunks']:,} | {r['wall_s']} | "
+            f"{r['chunks_per_s']} | {r['peak_rss_mb']} |"
+        )
     return "\n".join(rows)
 
 

@@ -131,3 +131,7 @@ def test_format_figures(result: dict[str, Any]) -> None:
     assert big["records"] > 2.5 * small["records"] and big["megabytes"] > 2.5 * small["megabytes"]
     assert big["peak_rss_mb"] < small["peak_rss_mb"] + 40  # not 40 MB more for 40 MB more file
     assert streaming["warc_1000_pages"]["records"] == 1000
+    ingested = result["formats"]["ingest"]
+    small, big = ingested["warc_100_pages"], ingested["warc_300_pages"]
+    assert (small["articles"], big["articles"]) == (100, 300) and big["chunks"] >= 300
+    assert big["peak_rss_mb"] < small["peak_rss_mb"] + 100  # not held whole
