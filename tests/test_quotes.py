@@ -138,6 +138,17 @@ def test_a_person_the_recogniser_ran_an_organisation_into() -> None:
     ]
 
 
+def test_the_name_before_an_apposition_speaks() -> None:
+    text = (
+        "Oleg Gordievsky, a senior KGB officer who became an agent for the British, said he "
+        'was "very happy" with the way he was treated.'
+    )
+    entities = people(text, "Oleg Gordievsky") + people(text, "KGB", label="ORG")
+    entities.sort(key=lambda e: e.start)
+    # not the KGB, which the words right before "said" name
+    assert said(text, entities) == [("very happy", "Oleg Gordievsky", "explicit")]
+
+
 def test_a_peer_keeps_the_title_and_initials_skip_the() -> None:
     text = (
         "Lord Currie, chairman of Ofcom, spoke at Westminster. "
@@ -372,8 +383,8 @@ def test_quote_attribution_on_the_labelled_articles(
 ) -> None:
     """The CI gate: the 30 hand-labelled articles of ../shared (copied to a temp archive
     with their paths, so their doc_ids stay), mined as ingest mines them, scored by
-    `newsdesk eval --quotes` with gates just under the figures reached (precision 0.911,
-    recall 0.854, explicit 0.955, pronoun 0.806, continuation 0.852 on 2026-12-04)."""
+    `newsdesk eval --quotes` with gates just under the figures reached (precision 0.918,
+    recall 0.860, explicit 0.970, pronoun 0.806, continuation 0.852 on 2026-12-04)."""
     if not QUOTE_LABELS.exists():
         pytest.skip(f"{QUOTE_LABELS} is not available")
     archive = tmp_path / "data"
@@ -385,9 +396,9 @@ def test_quote_attribution_on_the_labelled_articles(
     ingest(make_settings(index), [str(archive)], embedder=embedder)
     enrich(make_settings(index, enrich="all"), recognizer=recognizer, embedder=embedder)
     gates = [
-        "quotes.precision=0.89",
-        "quotes.recall=0.83",
-        "quotes.recall_explicit=0.93",
+        "quotes.precision=0.90",
+        "quotes.recall=0.84",
+        "quotes.recall_explicit=0.95",
         "quotes.recall_pronoun=0.78",
         "quotes.recall_continuation=0.83",
     ]

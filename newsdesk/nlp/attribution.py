@@ -133,6 +133,9 @@ class Speakers:
         if verb.group(0).lower() == "quoted" and (m := _QUOTED_AS.search(part, verb.start())):
             return self._who(span, start + m.start("who"), start + m.end("who"), "explicit")
         subject_end = start + verb.start()
+        apposed = self._apposed(start, subject_end)
+        if apposed is not None:  # "Oleg Gordievsky, a senior KGB officer who ..., said"
+            return self.canonical(apposed.text), apposed.text, "explicit"
         subject_start = _subject_start(self.text, start, subject_end)
         if subject_start is not None:
             # "Mark Serwotka, general secretary of the union, said": the name before it
@@ -149,6 +152,18 @@ class Speakers:
                 return self.canonical(e.text), e.text, "explicit"
         if subject_start is None and self.previous is not None:
             return self.previous, "", "continuation"  # "And continued:"
+        return None
+
+    def _apposed(self, floor: int, verb: int) -> Entity | None:
+        """The person a speech verb follows across an apposition: "Oleg Gordievsky, a
+        senior KGB officer who became a secret agent for the British, said" (one comma
+        after the name, one before the verb, none between), not the words before the
+        verb."""
+        for e in reversed(self.people):
+            if floor <= e.start and e.end < verb:
+                if re.fullmatch(r",[^,\n]+,\s*", self.text[e.end : verb]):
+                    return e
+                return None
         return None
 
     def _name_before(self, at: int, floor: int) -> Entity | None:
