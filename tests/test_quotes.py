@@ -117,11 +117,18 @@ def test_a_person_the_recogniser_ran_an_organisation_into() -> None:
         '"We will go on," Nebenzya said. The Lib Dems were not convinced.\n\n'
         'For the Lib Dems David Laws said: "The chancellor is wrong." '
         'Hornsey and Wood Green Labour said: "We back the plan." Andrew Green agreed. '
-        'The UK Film Council said: "Cinema is growing."'
+        'The UK Film Council said: "Cinema is growing." Morgan Grenfell is a bank. '
+        'Morgan Grenfell Group Plc said: "Profits rose."'
     )
     entities = sorted(
         people(text, "the United Nations Vasily Nebenzya", "the Lib Dems David Laws", label="ORG")
         + people(text, "Hornsey and Wood Green", "UK Film Council", label="ORG")
+        + people(text, "Morgan Grenfell Group Plc", label="ORG")
+        + [
+            e
+            for e in people(text, "Morgan Grenfell", label="ORG")
+            if text[e.end] == " " and text[e.end + 1] == "i"
+        ]
         + [e for e in people(text, "Nebenzya", "Andrew Green", "Lib Dems") if e.start > 60],
         key=lambda e: e.start,
     )
@@ -135,6 +142,7 @@ def test_a_person_the_recogniser_ran_an_organisation_into() -> None:
         "David Laws",
         "Hornsey and Wood Green",
         "UK Film Council",
+        "Morgan Grenfell Group Plc",  # a company's legal form is no person's name
     ]
 
 

@@ -99,6 +99,16 @@ def coreferred(text: str, entities: Sequence[Entity]) -> list[Entity]:
 _GROUP_LABELS = frozenset({"ORG", "GPE", "NORP"})
 
 
+# The words company names end in (legal forms and the like): never a first name or surname.
+COMPANY_WORDS = word_set(
+    """
+    plc inc corp co ltd llc lp group holdings holding sa ag nv bv gmbh spa kk company
+    corporation limited trust securities bank bancorp fund partners associates industries
+    international capital markets research agency institute services management
+    """
+)
+
+
 def _without_group_prefix(text: str, entities: Sequence[Entity]) -> list[Entity]:
     """Names the model ran into the organisation before them, cut to the person: a PERSON
     span ("Lib Dems David Laws") when the article names that organisation on its own
@@ -139,6 +149,8 @@ def _person_at_end(text: str, words: list[str], names: set[str], surnames: set[s
         return False
     for w in name:
         if not (w[:1].isupper() and w.isalpha()) or re.search(rf"\b{w.lower()}\b", text):
+            return False
+        if w.lower() in COMPANY_WORDS:  # "Morgan Grenfell Group Plc" ends in no person
             return False
     return " ".join(head).lower() in names or name[-1] in surnames
 
