@@ -122,6 +122,12 @@ def parse_json(text: str, place: Place) -> Parsed:
     return _collect(list(enumerate(data)), place)
 
 
+Line = tuple[int, "str | IngestError"]  # (line number, its text or why it could not be read)
+Item = Article | IngestError
+DEFAULT_MAX_FIELD = 20 * 1024 * 1024
+HELD_ERRORS = 1000  # bad lines before any record, after which a file is not JSON Lines
+
+
 def parse_jsonl(text: str, place: Place) -> Parsed:
     """One JSON object per line; doc ids fall back to rel#line (1-based)."""
     return collect(jsonl_items(enumerate(text.split("\n"), start=1), place))
@@ -131,12 +137,6 @@ def parse_csv(text: str, place: Place) -> Parsed:
     """A header row naming the fields, then one article per row; doc ids fall back to rel#line."""
     lines = enumerate(text.split("\n"), start=1)
     return collect(csv_items(lines, place, max_field_chars=max(DEFAULT_MAX_FIELD, len(text) + 1)))
-
-
-Line = tuple[int, "str | IngestError"]  # (line number, its text or why it could not be read)
-Item = Article | IngestError
-DEFAULT_MAX_FIELD = 20 * 1024 * 1024
-HELD_ERRORS = 1000  # bad lines before any record, after which a file is not JSON Lines
 
 
 def jsonl_items(lines: Iterable[Line], place: Place) -> Iterator[Item]:
