@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from helpers import make_settings, open_ledger
 from test_cli import _restore_logging  # noqa: F401 - autouse here too: main() sets up logging
+from test_loaders import _no_proxy  # noqa: F401 - autouse here too: loopback needs no proxy
 
 from newsdesk.cli import main
 from newsdesk.core.errors import ConfigError, IndexWriteError
@@ -125,13 +126,6 @@ def site() -> Iterator[Site]:
     finally:
         httpd.shutdown()
         httpd.server_close()
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
 
 
 def long_text(subject: str, sentences: int = 7) -> str:
