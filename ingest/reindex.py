@@ -41,16 +41,36 @@ def reindex(
     embedder: Embedder | None = None,
 ) -> IngestReport:
     """Every article of the index at `source.index` stored anew in `target.index`, chunked
-    and embedded as `target` says."""
-    from tqdm import tqdm
-
-    started = time.perf_counter()
+    and embedded as `target` says. A re-index that fails leaves no new directory behind."""
     old_dir, new_dir = Path(source.index), Path(target.index)
     if old_dir.resolve() == new_dir.resolve():
         raise ConfigError(f"--to {new_dir} is the index being read; choose a new directory")
     if (new_dir / schema.LEDGER_FILE).exists():
         raise ConfigError(f"{new_dir} already holds an index; re-index into a new directory")
+    fresh = not new_dir.exists()
     old = Ledger.open(old_dir, create=False)
+    try:
+        return _copied(old, old_dir, new_dir, target, progress=progress, embedder=embedder)
+    except BaseException:
+        if fresh:  # a half-built index would only be refused next time: start clean
+            shutil.rmtree(new_dir, ignore_errors=True)
+        raise
+    finally:
+        old.close()
+
+
+def _copied(
+    old: Ledger,
+    old_dir: Path,
+    new_dir: Path,
+    target: Settings,
+    *,
+    progress: bool,
+    embedder: Embedder | None,
+) -> IngestReport:
+    from tqdm import tqdm
+
+    started = time.perf_counter()
     index: Index | None = None
     job: IngestJob | None = None
     try:
@@ -79,7 +99,6 @@ def reindex(
             job.close()
         if index is not None:
             index.close()
-        old.close()
     job.report.seconds = time.perf_counter() - started
     log.info("re-indexed %s into %s: %s", old_dir, new_dir, job.report.summary())
     return job.report

@@ -14,7 +14,12 @@ from test_loaders import write
 from test_pdf import pdf_bytes
 
 from newsdesk.cli import main
-from newsdesk.core.errors import ConfigError, EmbeddingModelMismatchError, IndexNotFoundError
+from newsdesk.core.errors import (
+    ConfigError,
+    EmbeddingModelMismatchError,
+    IndexNotFoundError,
+    NewsdeskError,
+)
 from newsdesk.embedding import resolve_model_path
 from newsdesk.embedding.models import BUNDLED_MODEL
 from newsdesk.ingest.pipeline import ingest
@@ -139,3 +144,13 @@ def test_uploaded_files_move_with_the_index(tmp_path: Path, archive: Path, embed
         before = OriginTable.of(a).times()
         after = OriginTable.of(b).times()
     assert len(after) == len(before) == 2 and after[str(moved)] in before.values()
+
+
+def test_a_failed_reindex_leaves_no_index_behind(tmp_path: Path, archive: Path, embedder) -> None:
+    old = make_settings(tmp_path / "old")
+    ingest(old, [str(archive / "local")], embedder=embedder)
+    missing = make_settings(tmp_path / "new", embedding_model=str(tmp_path / "no-such-model"))
+    with pytest.raises(NewsdeskError):
+        reindex(old, missing)
+    assert not (tmp_path / "new").exists()  # so the same command can simply be run again
+    assert reindex(old, make_settings(tmp_path / "new"), embedder=embedder).articles_added == 2
