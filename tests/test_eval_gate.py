@@ -22,7 +22,12 @@ GATES = {
         "answers.citation_precision=0.95",
     ],
     "hard_dev": [
-        "hybrid.mrr@10=0.60",
+        # The int8 model's vectors depend on the CPU (signed kernels with AVX512-VNNI, unsigned
+        # ones on AVX2 only), and hard_dev's 36 answerable questions feel it: hybrid MRR@10
+        # 0.623 on a Xeon with VNNI, 0.592 on an AMD EPYC with AVX2 (2026-12-04: an index the
+        # code of 2026-12-03 built there gives the same chunks and the same 0.592, so it is the
+        # CPU, not a change). The gate sits under both.
+        "hybrid.mrr@10=0.57",
         "hybrid.hit@10=0.85",
         "hybrid.recall@10=0.83",
         # One question on the refusal boundary is worth ~0.03 here: hd-013's best passage sits
