@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -32,8 +34,9 @@ _TITLE_MAX = 200
 
 
 def parse_pdf(data: bytes, place: Place) -> Article:
-    reader = _open(data, place)
-    texts = _page_texts(reader, place)
+    with _quiet_pypdf():
+        reader = _open(data, place)
+        texts = _page_texts(reader, place)
     if not any(t.strip() for t in texts):
         raise IngestError(
             place.name,
@@ -62,15 +65,24 @@ def parse_pdf(data: bytes, place: Place) -> Article:
     return replace(article, pages=tuple(starts))
 
 
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf logs a warning for every flaw it repairs; what it cannot read we report."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _open(data: bytes, place: Place) -> Any:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PyPdfError
 
     if not data.lstrip()[:1024].startswith(PDF_MAGIC) and PDF_MAGIC not in data[:1024]:
         raise IngestError(place.name, "not a PDF file (no %PDF- header)")
-    quiet = logging.getLogger("pypdf")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # pypdf warns on every repairable flaw; we report what fails
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -87,8 +99,6 @@ def _open(data: bytes, place: Place) -> Any:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IngestError(place.name, f"damaged or cut-short PDF ({_why(exc)})") from exc
-    finally:
-        quiet.setLevel(level)
     if count > MAX_PAGES:
         raise IngestError(
             place.name, f"a PDF of {count:,} pages, over the {MAX_PAGES:,}-page limit"
@@ -100,18 +110,12 @@ def _open(data: bytes, place: Place) -> Any:
 
 def _page_texts(reader: Any, place: Place) -> list[str]:
     out: list[str] = []
-    quiet = logging.getLogger("pypdf")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        for n, page in enumerate(reader.pages, start=1):
-            try:
-                raw = page.extract_text() or ""
-            except Exception as exc:  # noqa: BLE001 - pypdf fails in many ways on bad streams
-                raise IngestError(place.name, f"damaged PDF (page {n}: {_why(exc)})") from exc
-            out.append(_clean(raw))
-    finally:
-        quiet.setLevel(level)
+    for n, page in enumerate(reader.pages, start=1):
+        try:
+            raw = page.extract_text() or ""
+        except Exception as exc:  # noqa: BLE001 - pypdf fails in many ways on bad streams
+            raise IngestError(place.name, f"damaged PDF (page {n}: {_why(exc)})") from exc
+        out.append(_clean(raw))
     return out
 
 

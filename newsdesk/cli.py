@@ -441,6 +441,14 @@ def settings_from(args: argparse.Namespace) -> Any:
     return Settings(**overrides)
 
 
+def _bad_setting(exc: Any) -> int:
+    """A setting that does not validate (pydantic's ValidationError), as one line."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    print(f"newsdesk: error: setting {where}: {first.get('msg')}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -459,10 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             settings = settings_from(args)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            print(f"newsdesk: error: setting {where}: {first.get('msg')}", file=sys.stderr)
-            return EXIT_USAGE
+            return _bad_setting(exc)
         handler = {
             "ingest": cmd_ingest,
             "watch": cmd_watch,
@@ -575,10 +580,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Any) -> int:
     try:
         target = type(settings)(**(settings.model_dump() | updates))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        print(f"newsdesk: error: {where}: {first.get('msg')}", file=sys.stderr)
-        return EXIT_USAGE
+        return _bad_setting(exc)
     report = reindex(settings, target, progress=sys.stderr.isatty())
     enriched: Any = None
     if target.enrich != "none":

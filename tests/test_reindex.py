@@ -120,6 +120,9 @@ def test_reindex_command(tmp_path: Path, archive: Path, embedder, capsys) -> Non
         "local/harbour.txt",
         "local/copy-of-harbour.txt",
     }
+    code = main([*argv, "--chunk-tokens", "5"])  # under the smallest chunk
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "setting chunk_tokens" in err
     code = main([*argv, "--json"])  # --to exists now
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "already holds an index" in err

@@ -111,16 +111,13 @@ class OriginTable:
             files.setdefault(str(origin), []).append(
                 (str(file), int(n), str(first or "")[:10], str(last or "")[:10])
             )
-        times = self._times()
+        times = self.times()
         out = [self._origin(origin, held, times.get(origin, "")) for origin, held in files.items()]
         out.sort(key=lambda o: (o.kind == "url", o.origin.lower()))
         return out
 
     def times(self) -> dict[str, str]:
         """origin -> when it was last ingested ({} in an index older than the table)."""
-        return self._times()
-
-    def _times(self) -> dict[str, str]:
         try:
             rows = self._conn.execute("SELECT origin, at FROM ingests").fetchall()
         except sqlite3.OperationalError as exc:  # an older index on a read-only file system
