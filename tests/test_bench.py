@@ -134,4 +134,6 @@ def test_format_figures(result: dict[str, Any]) -> None:
     ingested = result["formats"]["ingest"]
     small, big = ingested["warc_100_pages"], ingested["warc_300_pages"]
     assert (small["articles"], big["articles"]) == (100, 300) and big["chunks"] >= 300
-    assert big["peak_rss_mb"] < small["peak_rss_mb"] + 100  # not held whole
+    # (the pages are few here: this checks the figures are there and sane; the full run
+    # shows the memory over 1,000 and 10,000 pages)
+    assert big["peak_rss_mb"] < small["peak_rss_mb"] + 100
