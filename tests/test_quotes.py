@@ -157,6 +157,43 @@ def test_the_name_before_an_apposition_speaks() -> None:
     assert said(text, entities) == [("very happy", "Oleg Gordievsky", "explicit")]
 
 
+def test_the_speaker_is_named_before_the_affiliation_or_after_the_role() -> None:
+    text = (
+        '"We will fight on," said Mark Longden of the Independent Manchester United '
+        'Supporters\' Association. "It is too early," said EEF chief economist, Steve Radley. '
+        '"Ray did well," said Nikki Rocco, head of distribution at Universal, which released Ray.'
+    )
+    entities = people(text, "Mark Longden", "Manchester United", "Ray") + people(
+        text, "EEF", "Universal", label="ORG"
+    )
+    entities += people(text, "Steve Radley")
+    entities.sort(key=lambda e: e.start)
+    assert [speaker for _, speaker, _ in said(text, entities)] == [
+        "Mark Longden",  # not the club the association is named after
+        "Steve Radley",  # the name after the role, not the role's organisation
+        "Nikki Rocco",  # a clause that names someone later is no name after a role
+    ]
+
+
+def test_a_quotation_after_an_attributed_one_goes_on_past_the_names_in_its_attribution() -> None:
+    text = (
+        '"We started with infra-red," said Rachel Harker, spokeswoman for Hypertag, which '
+        'makes the posters. "It\'s a well established technology." Ms Harker said more would '
+        "come. \"Before, there was a question mark of: 'Will they come?'\" she said. Then "
+        'Tom Jones spoke. "Now we know."'
+    )
+    entities = people(text, "Rachel Harker", "Hypertag", "Harker")  # the NER's "Hypertag"
+    entities += people(text, "Tom Jones")
+    entities.sort(key=lambda e: e.start)
+    assert said(text, entities) == [
+        ("We started with infra-red,", "Rachel Harker", "explicit"),
+        ("It's a well established technology.", "Rachel Harker", "continuation"),
+        # a quotation that ends with one inside it is attributed after it all the same
+        ("Before, there was a question mark of: 'Will they come?'", "Rachel Harker", "pronoun"),
+        ("Now we know.", None, "none"),  # a new person named since: not guessed
+    ]
+
+
 def test_a_peer_keeps_the_title_and_initials_skip_the() -> None:
     text = (
         "Lord Currie, chairman of Ofcom, spoke at Westminster. "
@@ -391,8 +428,8 @@ def test_quote_attribution_on_the_labelled_articles(
 ) -> None:
     """The CI gate: the 30 hand-labelled articles of ../shared (copied to a temp archive
     with their paths, so their doc_ids stay), mined as ingest mines them, scored by
-    `newsdesk eval --quotes` with gates just under the figures reached (precision 0.918,
-    recall 0.860, explicit 0.970, pronoun 0.806, continuation 0.852 on 2026-12-04)."""
+    `newsdesk eval --quotes` with gates just under the figures reached (precision 0.919,
+    recall 0.877, explicit 0.970, pronoun 0.833, continuation 0.889 on 2026-12-04)."""
     if not QUOTE_LABELS.exists():
         pytest.skip(f"{QUOTE_LABELS} is not available")
     archive = tmp_path / "data"
@@ -405,10 +442,10 @@ def test_quote_attribution_on_the_labelled_articles(
     enrich(make_settings(index, enrich="all"), recognizer=recognizer, embedder=embedder)
     gates = [
         "quotes.precision=0.90",
-        "quotes.recall=0.84",
+        "quotes.recall=0.86",
         "quotes.recall_explicit=0.95",
-        "quotes.recall_pronoun=0.78",
-        "quotes.recall_continuation=0.83",
+        "quotes.recall_pronoun=0.81",
+        "quotes.recall_continuation=0.86",
     ]
     args = ["eval", "--index", str(index), "--quotes", str(QUOTE_LABELS)]
     assert main([*args, *(f"--fail-under={g}" for g in gates)]) == 0

@@ -48,6 +48,7 @@ TITLES = word_set(
     """
 )
 MARKS = '"\u201c\u201d'  # the quotation marks: straight and curly double
+_INNER_MARKS = "'\u2018\u2019"  # single marks: a quotation inside one
 _SENTENCE_END = re.compile(r"[.!?](?=[\s\"\u201d']|$)|\n\s*\n|\n(?=[ \t])")
 _BOUNDARY_WORDS = word_set("and but however while as when after before because so then yet or")
 MAX_SUBJECT_WORDS = 10
@@ -117,7 +118,8 @@ class Speakers:
             tail = re.match(r"\s+(?P<who>[^,.;:!?\"\u201c]+)", part[verb.end() :])
             if tail:  # "said Mr Howard"
                 at = start + verb.end()
-                return self._who(span, at + tail.start("who"), at + tail.end("who"), "explicit")
+                who = self._named_after(at + tail.start("who"), at + tail.end("who"), end)
+                return self._who(span, *who, "explicit")
         if m := _ACCORDING.search(part):
             return self._who(span, start + m.start("who"), start + m.end("who"), "according_to")
         return None
@@ -153,6 +155,33 @@ class Speakers:
         if subject_start is None and self.previous is not None:
             return self.previous, "", "continuation"  # "And continued:"
         return None
+
+    def _named_after(self, start: int, end: int, limit: int) -> tuple[int, int]:
+        """Where the speaker is named in the words text[start:end] after a speech verb:
+        before the words that place the person ("said Mark Longden of the Independent
+        Manchester United Supporters' Association"), or after the comma that follows a role
+        with no person in it ("said EEF chief economist, Steve Radley"); up to `limit`."""
+        cut = re.search(r"\s(?:of|at|for|from|with)\s", self.text[start:end])
+        if cut is not None and self._person_within(start, start + cut.start()):
+            return start, start + cut.start()
+        if not self._person_within(start, end):
+            named = re.match(r",\s*(?P<who>[^,.;:!?\"\u201c]+)", self.text[end:limit])
+            if named is not None and self._opens_with_person(end + named.start("who")):
+                return end + named.start("who"), end + named.end("who")
+        return start, end
+
+    def _person_within(self, start: int, end: int) -> bool:
+        return any(start <= e.start and e.end <= end + 1 for e in self.people)
+
+    def _opens_with_person(self, at: int) -> bool:
+        """Do the words at `at` open with a person, after at most a title or two ("MP
+        Edward Leigh", "Labour MP Barry Sheerman"), not with a clause that names one later
+        (", head of distribution at Universal, which released Ray")?"""
+        person = next((e for e in self.people if e.start >= at), None)
+        if person is None:
+            return False
+        lead = self.text[at : person.start].split()
+        return len(lead) <= 2 and all(w[:1].isupper() for w in lead)
 
     def _apposed(self, floor: int, verb: int) -> Entity | None:
         """The person a speech verb follows across an apposition: "Oleg Gordievsky, a
@@ -290,10 +319,11 @@ class Speakers:
 
 def _after(text: str, span: Span) -> tuple[int, int] | None:
     """Where an attribution after a closed quotation may be: to the end of its sentence,
-    when the quotation ends as news ends a quote that is attributed after ("...," or "?")."""
+    when the quotation ends as news ends a quote that is attributed after ("...," or "?"),
+    also inside a quotation it closes ("... of: 'Will they come?'" she said)."""
     if span.close_at is None:
         return None
-    last = text[span.end - 1] if span.end > span.start else ""
+    last = text[span.start : span.end].rstrip(_INNER_MARKS)[-1:]
     start = span.close_at + 1
     if last not in ",!?-\u2014" and not text[start : start + 2].startswith(","):
         return None
@@ -358,10 +388,16 @@ def _described(mention: str, descriptors: Sequence[Descriptor], before: int) -> 
 
 def goes_on(text: str, previous: Span, span: Span, others: Sequence[Entity] = ()) -> bool:
     """Does `span` go on from the quotation before it: left open, or opened after it with
-    no other person named in between (news names each new speaker)?"""
+    no other person named in between (news names each new speaker); a name in the words that
+    attribute the quotation before ("..., said X, spokeswoman for Y.") is no new speaker."""
     if previous.close_at is None:
         return True
     start, end = previous.close_at + 1, span.open_at
+    attributed = _after(text, previous)
+    if attributed is not None and any(  # '"...," said Ms Harker, spokeswoman for Hypertag.'
+        w.lower() in SPEECH_VERBS for w in re.findall(r"[A-Za-z]+", text[slice(*attributed)])
+    ):
+        start = max(start, attributed[1])
     if end - start > 4 * MAX_CONTEXT_CHARS:
         return False
     return not any(start <= e.start < end for e in others)
