@@ -20,6 +20,9 @@ own subject is left alone even when there is history):
   "Who won?", "What happened next?");
 - it has a personal pronoun (he, she, it, its, they, their, ...) with no name before it in the
   question ("Whose record did it break?"; but not "What did Apple say about its profits?");
+- it names nothing (no name after its first word, `names_a_subject`) yet speaks of "the ..."
+  ("How far did the company's shares fall on the news?", "Whose advice led the board to
+  call the offer inadequate?"): the company, the board of the conversation;
 - it has a demonstrative used as a pronoun ("Who said that?", "Why did this happen?",
   "How much was that deal worth?") or "there" as a place ("What happened there?").
 """
@@ -116,7 +119,16 @@ def is_followup(question: str) -> bool:
     return _has_unresolved_reference(question)
 
 
+def names_a_subject(question: str) -> bool:
+    """Does the question name what it is about: a name after its first word ("Which
+    Borg-Warner business was GAF after?", "... in the US?")? A question in a conversation
+    that names nothing ("How many officials stand accused?", "How far did the company's
+    shares fall on the news?") is about what was asked before."""
+    return any(i > 0 and _is_name(w) for i, (_, _, w) in enumerate(word_spans(question)))
+
+
 def _has_unresolved_reference(question: str) -> bool:
+    named = names_a_subject(question)
     spans = word_spans(question)
     lower = [w.lower() for _, _, w in spans]
     antecedent = False  # a name, or a "the ..." noun phrase, seen so far
@@ -143,6 +155,8 @@ def _has_unresolved_reference(question: str) -> bool:
             return True
         if word == "the":
             last_the = i
+            if not named and nxt and _is_noun_like(nxt):
+                return True  # "the company", "the club" in a question naming nothing: which?
         elif _is_name(original) or (i - last_the <= 3 and _is_noun_like(word)):
             antecedent = True
         elif _is_noun_like(word) and len(word) > 3 and word.endswith("s") and word[-2] != "s":
