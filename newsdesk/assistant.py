@@ -20,7 +20,7 @@ from newsdesk.core.types import Answer, Article, Composed, Filters, IndexStats, 
 from newsdesk.embedding import Embedder
 from newsdesk.retriever.answering import Answerer, Retrieval
 from newsdesk.retriever.archive import Archive
-from newsdesk.retriever.dates import apply_date_words
+from newsdesk.retriever.dates import apply_date_words, reported_within
 from newsdesk.retriever.examples import example_questions
 from newsdesk.retriever.extractive import ExtractiveAnswerer
 from newsdesk.retriever.followup import rewrite_followup
@@ -88,6 +88,10 @@ class Assistant:
             asked = replace(asked, doc_ids=self.archive.named_doc_ids(asked.names))
         latest = self.archive.latest_date()
         filters, recency = apply_date_words(standalone, asked, today=latest or date.today())
+        if filters != asked and read_intent(standalone).kind != "timeline":
+            # the period the question names, and the days its news came in after it; a
+            # timeline of a period ("How did X develop in March?") is bounded by it
+            filters = reported_within(standalone, filters)
         mode = mode or self.settings.mode
         k = k or self.settings.k
         hits = self.searcher.search(standalone, filters=filters, mode=mode, k=k, recency=recency)

@@ -181,6 +181,30 @@ def apply_date_words(question: str, filters: Filters, today: date) -> tuple[Filt
     return replace(filters, since=since, until=until), recency
 
 
+REPORTING_LAG_DAYS = 31  # the longest a period's news is looked for after the period ends
+
+
+_PERIOD_KINDS = frozenset(("in", "month_year", "named_month"))
+
+
+def reported_within(question: str, filters: Filters) -> Filters:
+    """The publication dates to look in for news of the period the question names ("in
+    March 1987", "TWA's March 1987 load factor"), read into `filters`: the period and, after
+    it, half its length again (a day at least, a month at most). News of a period is
+    reported during it and after it: a month's figures in the days after the month ("Pan
+    Am's March load factor" on April 3), a year's results in the weeks after the year. A
+    range the question bounds itself ("between March and mid-April", "since 2004", "before
+    2005") is left as it is."""
+    found = _scan(question)
+    if filters.since is None or filters.until is None or not found:
+        return filters
+    if any(f.kind not in _PERIOD_KINDS for f in found):
+        return filters
+    length = (filters.until - filters.since).days + 1
+    lag = min(REPORTING_LAG_DAYS, max(1, length // 2))
+    return replace(filters, until=filters.until + timedelta(days=lag))
+
+
 def describe(filters: Filters) -> str:
     """A human-readable summary, e.g. "published 2005-03-01 to 2005-03-31; sources: bbc"."""
     parts: list[str] = []

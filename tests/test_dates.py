@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsdesk.core.types import Filters
-from newsdesk.retriever.dates import apply_date_words, date_phrases, describe
+from newsdesk.retriever.dates import apply_date_words, date_phrases, describe, reported_within
 
 TODAY = date(2005, 4, 15)  # a Friday
 D = date
@@ -167,3 +167,23 @@ def test_any_wording_gives_a_sane_range(question: str, today: date) -> None:
     if filters.since and filters.until:
         assert filters.since <= filters.until
     describe(filters)
+
+
+@pytest.mark.parametrize(
+    "question, until",
+    [
+        ("What was TWA's March 1987 load factor?", D(1987, 4, 15)),  # half a month after
+        ("What did OPEC decide in March 1987?", D(1987, 4, 15)),
+        ("What happened on 3 March 2005?", D(2005, 3, 4)),  # a day: the next day's papers
+        ("How did Fiat do in 2004?", D(2005, 1, 31)),  # a year: a month at most
+        ("What did Fiat say in late March 2005?", D(2005, 4, 15)),  # late March: the month
+        ("What happened between March and mid-April 1987?", D(1987, 4, 30)),  # its own bound
+        ("What did Fiat say before 2005?", D(2004, 12, 31)),
+    ],
+)
+def test_news_of_a_period_is_looked_for_after_it_too(question: str, until: date) -> None:
+    read, _ = apply_date_words(question, Filters(), TODAY)
+    searched = reported_within(question, read)
+    assert searched.until == until
+    assert searched.since == read.since
+    assert reported_within(question, Filters()) == Filters()  # nothing read, nothing added

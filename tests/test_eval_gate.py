@@ -48,22 +48,24 @@ GATES = {
         "answers.keyword_recall=0.74",
         "answers.citation_precision=0.92",
     ],
-    # reuters_dev over the dated Reuters archive reached hybrid MRR@10 0.657, Hit@1 0.554,
-    # Hit@10 0.815, keyword recall 0.472, citation precision 0.582 (2026-12-04, the same).
+    # reuters_dev over the dated Reuters archive reached hybrid MRR@10 0.796, Hit@1 0.662,
+    # Hit@10 0.985, keyword recall 0.572, citation precision 0.651 (2026-12-04, the same,
+    # and a period's news looked for in the days after it too).
     "reuters_dev": [
-        "hybrid.mrr@10=0.62",
-        "hybrid.hit@1=0.51",
-        "hybrid.hit@10=0.77",
-        "answers.keyword_recall=0.44",
-        "answers.citation_precision=0.54",
+        "hybrid.mrr@10=0.76",
+        "hybrid.hit@1=0.62",
+        "hybrid.hit@10=0.95",
+        "answers.keyword_recall=0.54",
+        "answers.citation_precision=0.61",
     ],
 }
 # At most this share of answerable questions not answered (refused or "not stated"), and at
 # least this share of null questions not answered. Reached on 2026-12-02 with the three
 # outcomes: false non-answers dev 1/66, hard_dev 6/36 (3 of them refusals on the boundary
-# above), dev2 2/90, reuters_dev 4/65; nulls not answered dev 2/6, hard_dev 0/4, dev2 15/60,
+# above), dev2 2/90, reuters_dev 4/65 (1/65 on 2026-12-04, a period's news looked for after
+# it too); nulls not answered dev 2/6, hard_dev 0/4, dev2 15/60,
 # reuters_dev 7/15.
-MAX_FALSE_REFUSALS = {"dev": 0.04, "hard_dev": 0.20, "dev2": 0.04, "reuters_dev": 0.08}
+MAX_FALSE_REFUSALS = {"dev": 0.04, "hard_dev": 0.20, "dev2": 0.04, "reuters_dev": 0.04}
 MIN_NULLS_NOT_ANSWERED = {"dev": 0.30, "hard_dev": 0.0, "dev2": 0.22, "reuters_dev": 0.40}
 
 

@@ -71,13 +71,81 @@ def test_undated_articles_are_found_without_a_date_filter(sample_assistant: Assi
 
 def test_date_words_in_the_question_become_filters(sample_assistant: Assistant) -> None:
     r = sample_assistant.retrieve("What happened in 2022?")
-    assert r.filters.since == date(2022, 1, 1) and r.filters.until == date(2022, 12, 31)
+    # 2022, and the month after it in which a year's news is still reported
+    assert r.filters.since == date(2022, 1, 1) and r.filters.until == date(2023, 1, 31)
     assert r.hits[0].doc_id == SEED
     # Date words are a preference: the rest of the archive (undated articles too) follows.
     assert "local/library-reopens.txt" in [h.doc_id for h in r.hits[1:]]
     explicit = Filters(since=date(2024, 1, 1))
     r2 = sample_assistant.retrieve("What happened in 2022?", filters=explicit)
     assert r2.filters.since == date(2024, 1, 1)  # the caller's filter wins
+
+
+def test_a_months_figures_are_found_in_the_report_after_the_month(tmp_path: Path, embedder) -> None:
+    """A month's load factor is reported early the next month: the question about March
+    finds the April 3 report first, ahead of the dozen reports published in March."""
+    import json
+
+    stories = [
+        (
+            "sk/feb",
+            "1987-03-04",
+            "SKYWAY AIR FEBRUARY LOAD FACTOR FALLS",
+            "Skyway Air said its February load factor fell to 55.1 pct from 58.0 pct.",
+        ),
+        (
+            "sk/mar",
+            "1987-04-03",
+            "SKYWAY AIR MARCH LOAD FACTOR RISES",
+            "Skyway Air said its March load factor rose to 60.6 pct from 57.2 pct a year ago.",
+        ),
+    ] + [
+        (
+            f"sk/{i}",
+            f"1987-03-{i + 2:02d}",
+            f"SKYWAY AIR {topic}",
+            f"Skyway Air said in March it would {what}, filling more seats on its routes.",
+        )
+        for i, (topic, what) in enumerate(
+            [
+                ("ORDERS JETS", "order six jets"),
+                ("CUTS FARES", "cut fares"),
+                ("ADDS ROUTES", "add routes to Denver"),
+                ("HIRES PILOTS", "hire 200 pilots"),
+                ("SELLS HUB", "sell its Dallas hub"),
+                ("RAISES CAPACITY", "raise capacity"),
+                ("SETTLES STRIKE", "settle the strike"),
+                ("NAMES CHIEF", "name a new chief"),
+                ("BUYS COMMUTER", "buy a commuter line"),
+                ("LEASES PLANES", "lease four planes"),
+                ("ENDS ALLIANCE", "end its alliance"),
+                ("OPENS LOUNGE", "open a lounge"),
+            ]
+        )
+    ]
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    (folder / "wire.jsonl").write_text(
+        "".join(
+            json.dumps({"id": i, "published": d, "title": t, "body": b}) + "\n"
+            for i, d, t, b in stories
+        ),
+        "utf-8",
+    )
+    settings = make_settings(tmp_path / "index")
+    ingest(settings, [str(folder)], embedder=embedder)
+    from newsdesk.assistant import build_assistant
+
+    assistant = build_assistant(settings, embedder=embedder)
+    try:
+        r = assistant.retrieve("What was Skyway Air's load factor in March 1987?")
+        assert r.hits[0].doc_id.endswith("sk/mar"), [h.doc_id for h in r.hits]
+        assert r.filters.since == date(1987, 3, 1) and r.filters.until == date(1987, 4, 15)
+        # a range the question bounds itself is not stretched
+        bounded = assistant.retrieve("What did Skyway Air do between February and March 1987?")
+        assert bounded.filters.until == date(1987, 3, 31)
+    finally:
+        assistant.close()
 
 
 def test_duplicates_take_one_slot_and_carry_aliases(tmp_path: Path, embedder) -> None:
