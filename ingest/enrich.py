@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from newsdesk.core.config import Settings
-from newsdesk.core.text import split_sentences
+from newsdesk.core.text import split_key, split_sentences
 from newsdesk.core.types import Entity
 from newsdesk.embedding import Embedder, load_embedder, model_identity, resolve_model_path
 from newsdesk.nlp import Recognizer, load_recognizer
@@ -293,7 +293,7 @@ def group(ledger: Ledger, model: str) -> StoriesReport:
     started = time.perf_counter()
     report = StoriesReport()
     table = ledger.stories
-    fingerprint = table.fingerprint(f"{STORY_VERSION}:{MINER_VERSION}:{model}")
+    fingerprint = table.fingerprint(f"{STORY_VERSION}:{MINER_VERSION}:{split_key(model)}")
     if table.current() == fingerprint:
         return report
     texts: list[StoryInput] = []

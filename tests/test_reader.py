@@ -131,6 +131,23 @@ def test_update_prune_duplicates_and_another_model_keep_sentences_exact(
     assert stored(index, other.identity) and not stored(index, emb.identity)
 
 
+def test_sentences_cut_by_an_older_splitter_are_made_anew(tmp_path: Path) -> None:
+    """Vectors stored before the splitter changed (under the model's bare identity, as
+    version 1 stored them) are not read at the wrong places: the next enrich makes them
+    anew, and until then the reader leaves the ranking alone."""
+    root, index = tmp_path / "archive", tmp_path / "index"
+    write(root, STORIES)
+    emb = HashingEmbedder()
+    settings_ = make_settings(index, enrich="sentences")
+    ingest(settings_, [str(root)], embedder=emb)
+    enrich(settings_, embedder=emb)
+    with open_ledger(index) as ledger, ledger.transaction() as sql:
+        sql.execute("UPDATE sentences SET model=?", (emb.identity,))
+    assert to_do(index, emb.identity) == 4 and not stored(index, emb.identity)
+    assert enrich(settings_, embedder=emb).sentences.articles == 4
+    assert len(stored(index, emb.identity)) == 4 and fully_read(index)
+
+
 KILLER = """
 import sys
 sys.path.insert(0, sys.argv[2])

@@ -125,6 +125,29 @@ def test_hard_wrapped_paragraphs_read_as_their_unwrapped_sentences(
     assert [" ".join(wrapped[a:b].split()) for a, b in spans] == [s for p in paragraphs for s in p]
 
 
+def test_a_wrapped_paragraphs_short_first_line_runs_on() -> None:
+    """A wire story whose dateline was cut from its first line: the lede is one sentence,
+    not "United Airlines, a subsidiary of UAL" and the rest; the table's rows stay apart."""
+    story = (
+        "United Airlines, a subsidiary of UAL\n"
+        "Inc, said its load factor in March rose to 70.6 pct from 66.2\n"
+        "pct in the same period a year ago, the best March since 1979.\n"
+        "    United said its March traffic jumped 23.2 pct to 6.05\n"
+        "billion revenue passenger miles from 4.91 billion revenue miles.\n"
+        "    Shr 1.23 dlrs vs 1.10 dlrs\n"
+        "    Net 5.6 mln vs 4.3 mln\n"
+    )
+    assert text.wrap_width(story) > 0
+    assert [" ".join(story[a:b].split()) for a, b in text.split_sentences(story)] == [
+        "United Airlines, a subsidiary of UAL Inc, said its load factor in March rose to 70.6 "
+        "pct from 66.2 pct in the same period a year ago, the best March since 1979.",
+        "United said its March traffic jumped 23.2 pct to 6.05 billion revenue passenger "
+        "miles from 4.91 billion revenue miles.",
+        "Shr 1.23 dlrs vs 1.10 dlrs",
+        "Net 5.6 mln vs 4.3 mln",
+    ]
+
+
 def test_unwrapped_lines_still_end_at_a_line_break() -> None:
     """A headline line over a body, and short list lines, are not a wrapped paragraph."""
     sample = "Markets rally on rate hopes\nShares rose sharply on Monday as traders bet on cuts."

@@ -285,6 +285,18 @@ def _next_starts_sentence(text: str, pos: int) -> bool:
     return not ch.islower()
 
 
+# Bump when `split_sentences` moves where sentences start or end: the sentence vectors an
+# index stores per sentence are then made anew by the next `newsdesk ingest` or `enrich`.
+SPLIT_VERSION = "2"  # 2: a wrapped paragraph's short first line runs on
+
+
+def split_key(model: str) -> str:
+    """The key per-sentence data of `model` is stored under: the model's identity and the
+    version of the splitter that cut the sentences, so that vectors of sentences split
+    otherwise are made anew, never read at the wrong places."""
+    return f"{model}#split{SPLIT_VERSION}"
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Split `text` into sentences; returns (start, end) offsets with whitespace trimmed.
 
@@ -316,14 +328,19 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 def _split_lines(text: str, start: int, end: int, width: int) -> list[tuple[int, int]]:
     """Break a span at line breaks that clearly end a line (no joining punctuation), except
-    where the text's wrap width broke the line."""
+    where the text's wrap width broke the line. In wrapped text the first line of a
+    paragraph may be short and still run on: a dateline was cut from its start ("United
+    Airlines, a subsidiary of UAL / Inc, said its load factor ...")."""
     pieces: list[tuple[int, int]] = []
     s = start
     for m in re.finditer(r"\n", text[start:end]):
         nl = start + m.start()
         if width:
-            line = text[text.rfind("\n", 0, nl) + 1 : nl].rstrip()
+            line_start = text.rfind("\n", 0, nl) + 1
+            line = text[line_start:nl].rstrip()
             if len(line) >= _WRAP_SHARE * width:
+                continue
+            if _opens_paragraph(text, line_start) and line[-1:] not in _LINE_ENDS:
                 continue
         before = text[s:nl].rstrip()
         if before and (
@@ -333,6 +350,20 @@ def _split_lines(text: str, start: int, end: int, width: int) -> list[tuple[int,
             s = nl + 1
     _append(text, s, end, pieces)
     return pieces
+
+
+_LINE_ENDS = ".!?:;\"'\u201d"
+
+
+def _opens_paragraph(text: str, line_start: int) -> bool:
+    """Is the line at `line_start` the first of a paragraph: the text's first, an indented
+    one (wire copy indents each paragraph), or one after a blank line?"""
+    return (
+        line_start == 0
+        or text[line_start : line_start + 1] in (" ", "\t")
+        or text[max(0, line_start - 2) : line_start] == "\n\n"
+        or not text[:line_start].strip()
+    )
 
 
 def _append(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:

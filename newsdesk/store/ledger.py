@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from newsdesk.core.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
-from newsdesk.core.text import readable_title
+from newsdesk.core.text import readable_title, split_key
 from newsdesk.core.types import (
     Article,
     Chunk,
@@ -720,7 +720,7 @@ class Ledger:
             "SELECT t.content_hash, t.text FROM texts t LEFT JOIN sentences s "
             "ON s.content_hash=t.content_hash WHERE s.model IS NULL OR s.model != ? "
             "ORDER BY t.content_hash LIMIT ?",
-            (model, limit),
+            (split_key(model), limit),
         )
         return [(str(a), str(b)) for a, b in rows]
 
@@ -729,7 +729,7 @@ class Ledger:
         done, total = self._conn.execute(
             "SELECT COUNT(s.content_hash), COUNT(*) FROM texts t LEFT JOIN sentences s "
             "ON s.content_hash=t.content_hash AND s.model=?",
-            (model,),
+            (split_key(model),),
         ).fetchone()
         return int(total) - int(done), int(done)
 
@@ -743,7 +743,7 @@ class Ledger:
         self._conn.execute(
             "INSERT OR REPLACE INTO sentences(content_hash, model, spans, vectors) "
             "VALUES (?,?,?,?)",
-            (content, model, spans.tobytes(), vectors.tobytes()),
+            (content, split_key(model), spans.tobytes(), vectors.tobytes()),
         )
 
     def sentences(self, doc_ids: Sequence[str], model: str) -> dict[str, SentenceVectors]:
@@ -758,7 +758,7 @@ class Ledger:
             rows = self._conn.execute(
                 "SELECT a.doc_id, s.spans, s.vectors FROM articles a JOIN sentences s "
                 f"ON s.content_hash=a.content_hash WHERE a.doc_id IN ({marks}) AND s.model=?",
-                (*part, model),
+                (*part, split_key(model)),
             )
             for doc_id, spans, vectors in rows:
                 pairs = np.frombuffer(spans, dtype="<i4").reshape(-1, 2)

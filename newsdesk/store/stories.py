@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from newsdesk.core.text import split_key
+
 DDL = """
 CREATE TABLE IF NOT EXISTS stories (
     content_hash TEXT PRIMARY KEY, story_id TEXT NOT NULL, centrality REAL NOT NULL);
@@ -63,7 +65,7 @@ class StoryTable:
         rows = self._conn.execute(
             "SELECT t.content_hash, t.published, s.spans, s.vectors FROM texts t "
             "JOIN sentences s ON s.content_hash=t.content_hash WHERE s.model=?",
-            (model,),
+            (split_key(model),),
         )
         for content, published, spans, vectors in rows:
             n = len(spans) // 8
