@@ -109,10 +109,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         limit_rate = out["encode_only_chunks_per_s"].get(backend)
         if limit_rate and nd["ingest_chunks_per_s"]:
             out["ingest_overhead"] = round(1.0 - nd["ingest_chunks_per_s"] / limit_rate, 3)
+    rounds = 1 if args.small else 2
     if "query" not in skip:
         save(out, args.out, complete=False)
         log.info("query latency ...")
-        probe = run_probe(index, backend=backend, limit=limit, rounds=1 if args.small else 2)
+        probe = run_probe(index, backend=backend, limit=limit, rounds=rounds)
         out["query"] = probe
         out["query_ms"] = probe["query_ms"]
     if "startup" not in skip:
@@ -132,8 +133,16 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if "scale" not in skip:
         save(out, args.out, complete=False)
         log.info("scale: %s chunks ...", ", ".join(f"{n:,}" for n in args.sizes))
+        # In one round (small mode) the query probe is the real index's embedded row as is.
+        probed = {index: out["query"]} if "query" in out and rounds == 1 else None
         out["scale"] = run_scale(
-            workdir / "scale", args.sizes, backend, limit, real_index=index, reuse=args.reuse_scale
+            workdir / "scale",
+            args.sizes,
+            backend,
+            limit,
+            real_index=index,
+            reuse=args.reuse_scale,
+            probed=probed,
         )
     out["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     out["seconds"] = round(time.perf_counter() - started, 1)

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -170,11 +170,14 @@ def run_scale(
     real_index: Path | None = None,
     *,
     reuse: bool = False,
+    probed: Mapping[Path, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The scale table: the real index (if given) and an index grown from it to each size,
     each queried with the embedded store and with a Chroma server. With `reuse`, a grown
     index left in `workdir` by an earlier run from the same real index is used again (the
-    1M build takes half an hour; what is measured here is the querying)."""
+    1M build takes half an hour; what is measured here is the querying). `probed` holds
+    probes the caller already ran on an index with the embedded store, this backend and
+    limit, in one round: those rows are taken as they are, not probed again."""
     rows: list[dict[str, Any]] = []
     targets: list[tuple[str, Path, dict[str, Any]]] = []
     if real_index is not None:
@@ -184,7 +187,8 @@ def run_scale(
         targets.append(("synthetic", index, built))
     for kind, index, built in targets:
         for server in (False, True):
-            probe = scale_row(index, backend, limit, server=server)
+            known = None if server else (probed or {}).get(index)
+            probe = known or scale_row(index, backend, limit, server=server)
             rows.append({"kind": kind, **probe, "build": built})
     return rows
 

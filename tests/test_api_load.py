@@ -1,12 +1,14 @@
 """Load on the headless API: 50 concurrent streaming clients (the `openai` SDK's AsyncOpenAI,
-one client each) against a real `newsdesk serve` for a bounded time.
+one client each) against a real `newsdesk serve` for a bounded time, and at least MIN_TURNS
+turns each.
 
 Every question carries a token naming its client and turn, and follow-ups send the client's
 own history as earlier user messages. After every streamed reply the test checks that it
 holds only this client's tokens and that the standalone question the server reports is the
 one built from this client's history: no answer crosses into another conversation. Errors
 must be 0. Figures (requests, p50/p95 to the first token and to the end) go to
-artifacts/api-load.json; tests check behaviour, the figures are for the record.
+artifacts/api-load.json (short) or api-load-long.json (long); tests check behaviour, the
+figures are for the record.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ import pytest
 from test_load import (  # noqa: F401 (load_archive is a fixture)
     ARTIFACTS,
     FOLLOWUPS,
+    MIN_TURNS,
     TOKEN,
     letters,
     load_archive,
+    long_selected,
     percentile,
     serving,
     token,
@@ -36,7 +40,8 @@ from newsdesk.assistant import clean_question
 from newsdesk.retriever.followup import rewrite_followup
 
 CLIENTS = 50
-SECONDS = 30.0
+SHORT_SECONDS = 10.0
+LONG_SECONDS = 30.0
 MAX_HISTORY = 6
 
 
@@ -59,7 +64,7 @@ class ClientRun:
         client = AsyncOpenAI(base_url=f"{url}v1", api_key="unused", max_retries=0, timeout=300)
         try:
             turn = 0
-            while time.monotonic() < self.deadline:
+            while turn < MIN_TURNS or time.monotonic() < self.deadline:
                 follow = bool(self.asked) and rng.random() < 0.4
                 mark = token(self.number, turn)
                 if follow:
@@ -130,14 +135,15 @@ async def drive(url: str, pool: list[str], seconds: float) -> tuple[list[ClientR
     return runs, time.monotonic() - started
 
 
-@pytest.mark.slow
-def test_fifty_concurrent_streaming_api_clients(
+def run_api_load(
     load_archive: tuple[Path, list[str], str],  # noqa: F811 (the fixture)
     tmp_path: Path,
+    seconds: float,
+    out: str,
 ) -> None:
     index, pool, archive = load_archive
     with serving(index, tmp_path / "serve.log") as url:
-        runs, elapsed = asyncio.run(drive(url, pool, SECONDS))
+        runs, elapsed = asyncio.run(drive(url, pool, seconds))
     first = [x for r in runs for x in r.first_token_s]
     total = [x for r in runs for x in r.total_s]
     errors = [e for r in runs for e in r.errors]
@@ -165,8 +171,28 @@ def test_fifty_concurrent_streaming_api_clients(
         "first_errors": errors[:5],
     }
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "api-load.json").write_text(json.dumps(figures, indent=2) + "\n", "utf-8")
+    (ARTIFACTS / out).write_text(json.dumps(figures, indent=2) + "\n", "utf-8")
     print("api load:", json.dumps(figures))
     assert not errors, errors[:5]
     assert figures["clients_served"] == CLIENTS
-    assert figures["followups"] > 0 and figures["requests"] >= CLIENTS
+    assert all(len(r.total_s) >= MIN_TURNS for r in runs), "a client stopped short"
+    assert figures["followups"] > 0
+
+
+@pytest.mark.slow
+def test_fifty_concurrent_streaming_api_clients(
+    load_archive: tuple[Path, list[str], str],  # noqa: F811 (the fixture)
+    tmp_path: Path,
+) -> None:
+    run_api_load(load_archive, tmp_path, SHORT_SECONDS, "api-load.json")
+
+
+@pytest.mark.long
+def test_fifty_concurrent_streaming_api_clients_long(
+    request: pytest.FixtureRequest,
+    load_archive: tuple[Path, list[str], str],  # noqa: F811 (the fixture)
+    tmp_path: Path,
+) -> None:
+    if not long_selected(request.config):
+        pytest.skip("thirty seconds of load: run with -m long")
+    run_api_load(load_archive, tmp_path, LONG_SECONDS, "api-load-long.json")

@@ -410,23 +410,34 @@ def _start_ingest(folder: Path, index: Path) -> tuple[subprocess.Popen[bytes], f
     return proc, time.monotonic()
 
 
-@pytest.mark.slow
-def test_kill_9_at_random_moments_then_rerun_equals_uninterrupted(tmp_path: Path, embedder) -> None:
-    folder = _kill_corpus(tmp_path)
-    # The reference is the same command left alone; its write phase sets the kill window,
-    # so the kills keep landing inside it however fast ingest gets.
+def _kill_9_and_rerun(
+    folder: Path,
+    tmp_path: Path,
+    embedder,
+    *,
+    runs: int,
+    killed_at_least: int,
+    seed: int,
+    code: int = 0,
+) -> None:
+    """`newsdesk ingest FOLDER` left alone (exiting `code`) is the reference; then `runs`
+    more, each killed -9 at a random moment of its own slice of the reference's write phase
+    (so even a few runs die early, midway and late), each run again in this process: every
+    index must be consistent and hold what the reference holds."""
+    # The reference's write phase sets the kill window, so the kills keep landing inside it
+    # however fast ingest gets.
     reference = tmp_path / "reference"
     proc, started = _start_ingest(folder, reference)
-    assert proc.wait(timeout=600) == 0
+    assert proc.wait(timeout=600) == code
     window = time.monotonic() - started
     expected = snapshot(reference)
     assert_consistent(expected)
-    rng = random.Random(20261127)
+    rng = random.Random(seed)
     outcomes = []
-    for run in range(10):
+    for run in range(runs):
         index = tmp_path / f"run{run}"
         proc, _ = _start_ingest(folder, index)
-        time.sleep(rng.uniform(0.0, 0.9 * window))  # each run dies at a different point
+        time.sleep(rng.uniform(run, run + 1) * 0.9 * window / runs)
         killed = proc.poll() is None
         if killed:
             os.kill(proc.pid, signal.SIGKILL)
@@ -437,9 +448,28 @@ def test_kill_9_at_random_moments_then_rerun_equals_uninterrupted(tmp_path: Path
         assert_consistent(got)
         assert got["articles"] == expected["articles"], f"run {run}"
         assert got["chunks"] == expected["chunks"], f"run {run}"
-    assert sum(outcomes) >= 7, (
+    assert sum(outcomes) >= killed_at_least, (
         f"too few runs were actually killed: {outcomes} (window {window:.1f}s)"
     )
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_then_rerun_equals_uninterrupted(tmp_path: Path, embedder) -> None:
+    folder = _kill_corpus(tmp_path)
+    _kill_9_and_rerun(folder, tmp_path, embedder, runs=4, killed_at_least=3, seed=20261127)
+
+
+@pytest.mark.slow
+@pytest.mark.long
+def test_kill_9_at_random_moments_then_rerun_equals_uninterrupted_long(
+    request: pytest.FixtureRequest, tmp_path: Path, embedder
+) -> None:
+    from test_load import long_selected
+
+    if not long_selected(request.config):
+        pytest.skip("ten kills: run with -m long")
+    folder = _kill_corpus(tmp_path)
+    _kill_9_and_rerun(folder, tmp_path, embedder, runs=10, killed_at_least=7, seed=20261127)
 
 
 @pytest.mark.slow

@@ -6,8 +6,6 @@ what the cut hid)."""
 from __future__ import annotations
 
 import json
-import os
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -236,18 +234,9 @@ def test_a_big_feed_declaring_entities_is_refused(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- kill -9
 
 
-@pytest.mark.slow
-def test_kill_9_while_streaming_formats_then_rerun_equals_uninterrupted(
-    tmp_path: Path, embedder
-) -> None:
-    """A JSON Lines export read in parts, a web archive, a PDF and Word files: killed at
-    random moments, then run again, the index is the one an uninterrupted ingest makes."""
-    import random
-    import signal
-
-    from index_checks import assert_consistent, snapshot
+def _streaming_corpus(tmp_path: Path) -> Path:
+    """A JSON Lines export, a web archive, a PDF and Word files."""
     from test_documents import word_file
-    from test_ingest import _start_ingest
     from test_pdf import pdf_bytes
 
     folder = tmp_path / "corpus"
@@ -259,25 +248,45 @@ def test_kill_9_while_streaming_formats_then_rerun_equals_uninterrupted(
     warc_file(folder / "crawl.warc.gz")
     write(folder, "walls.pdf", pdf_bytes())
     write(folder, "note.docx", word_file(paragraphs=("The harbour reopened on Monday.",)))
-    reference = tmp_path / "reference"
-    proc, started = _start_ingest(folder, reference)
-    assert proc.wait(timeout=600) == 4  # stored all but the web archive's page of no text
-    window = time.monotonic() - started
-    expected = snapshot(reference)
-    assert_consistent(expected)
-    rng = random.Random(20261204)
-    killed = 0
-    for run in range(4):
-        index = tmp_path / f"run{run}"
-        proc, _ = _start_ingest(folder, index)
-        time.sleep(rng.uniform(0.0, 0.9 * window))
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            killed += 1
-        proc.wait()
-        ingest(make_settings(index, ingest_batch_chunks=24), [str(folder)], embedder=embedder)
-        got = snapshot(index)
-        assert_consistent(got)
-        assert got["articles"] == expected["articles"], f"run {run}"
-        assert got["chunks"] == expected["chunks"], f"run {run}"
-    assert killed >= 3, f"only {killed} of 4 runs were killed (window {window:.1f}s)"
+    return folder
+
+
+@pytest.mark.slow
+def test_kill_9_while_streaming_formats_then_rerun_equals_uninterrupted(
+    tmp_path: Path, embedder
+) -> None:
+    """A JSON Lines export read in parts, a web archive, a PDF and Word files: killed at
+    random moments (early, midway, late), then run again, the index is the one an
+    uninterrupted ingest makes (which stores all but the web archive's page of no text)."""
+    from test_ingest import _kill_9_and_rerun
+
+    _kill_9_and_rerun(
+        _streaming_corpus(tmp_path),
+        tmp_path,
+        embedder,
+        runs=3,
+        killed_at_least=2,
+        seed=20261204,
+        code=4,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.long
+def test_kill_9_while_streaming_formats_then_rerun_equals_uninterrupted_long(
+    request: pytest.FixtureRequest, tmp_path: Path, embedder
+) -> None:
+    from test_ingest import _kill_9_and_rerun
+    from test_load import long_selected
+
+    if not long_selected(request.config):
+        pytest.skip("four kills: run with -m long")
+    _kill_9_and_rerun(
+        _streaming_corpus(tmp_path),
+        tmp_path,
+        embedder,
+        runs=4,
+        killed_at_least=3,
+        seed=20261204,
+        code=4,
+    )
