@@ -22,7 +22,8 @@ own subject is left alone even when there is history):
   question ("Whose record did it break?"; but not "What did Apple say about its profits?");
 - it names nothing (no name after its first word, `names_a_subject`) yet speaks of "the ..."
   ("How far did the company's shares fall on the news?", "Whose advice led the board to
-  call the offer inadequate?"): the company, the board of the conversation;
+  call the offer inadequate?"): the company, the board of the conversation; not when "of"
+  says which one ("What is the boiling point of mercury?");
 - it has a demonstrative used as a pronoun ("Who said that?", "Why did this happen?",
   "How much was that deal worth?") or "there" as a place ("What happened there?").
 """
@@ -155,13 +156,23 @@ def _has_unresolved_reference(question: str) -> bool:
             return True
         if word == "the":
             last_the = i
-            if not named and nxt and _is_noun_like(nxt):
+            if not named and nxt and _is_noun_like(nxt) and not _defined_by_of(lower, i):
                 return True  # "the company", "the club" in a question naming nothing: which?
         elif _is_name(original) or (i - last_the <= 3 and _is_noun_like(word)):
             antecedent = True
         elif _is_noun_like(word) and len(word) > 3 and word.endswith("s") and word[-2] != "s":
             plural = True
     return False
+
+
+def _defined_by_of(lower: Sequence[str], the: int) -> bool:
+    """Does the noun phrase opened by "the" at `the` say what it is with "of ..." ("the
+    boiling point of mercury", "the price of oil")? Such a phrase stands on its own; a bare
+    one ("the company", "the board's advice") points back at the conversation."""
+    i = the + 1
+    while i < len(lower) and i - the <= 4 and _is_noun_like(lower[i]):
+        i += 1
+    return i < len(lower) and lower[i] == "of"
 
 
 def _is_name(original: str) -> bool:

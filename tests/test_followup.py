@@ -82,6 +82,9 @@ def test_followups_take_the_previous_topic(question: str, previous: str, must_ha
         "Xbox power cord recall - how many cables?",
         "Michael Howard truancy snooker hall",
         "What is inflation?",
+        # Naming nothing, but "of" says which one: not the conversation's.
+        "What is the boiling point of mercury?",
+        "How fast has the cost of living risen?",
     ],
 )
 def test_standalone_questions_are_left_alone(question: str) -> None:
