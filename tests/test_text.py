@@ -148,6 +148,48 @@ def test_a_wrapped_paragraphs_short_first_line_runs_on() -> None:
     ]
 
 
+def test_a_short_wrapped_story_is_read_as_wrapped() -> None:
+    """Three paragraphs of two lines each: every paragraph's last line is short, yet the
+    text is wrapped, and each sentence runs on across its line break."""
+    story = (
+        "Harbour Pumps Ltd said its\n"
+        "Coastal Engineering unit won a contract to supply the port of\n"
+        "Dunmore.\n"
+        "    The company said the contract is worth about 2.5 mln stg,\n"
+        "payable over three years.\n"
+        "    Harbour Pumps said work would start in June at its plant\n"
+        "in Wexford.\n"
+    )
+    assert text.wrap_width(story) > 0
+    assert [" ".join(story[a:b].split()) for a, b in text.split_sentences(story)] == [
+        "Harbour Pumps Ltd said its Coastal Engineering unit won a contract to supply the "
+        "port of Dunmore.",
+        "The company said the contract is worth about 2.5 mln stg, payable over three years.",
+        "Harbour Pumps said work would start in June at its plant in Wexford.",
+    ]
+
+
+def test_a_wrapped_line_ending_on_the_or_a_comma_runs_on() -> None:
+    """However short, a wrapped line that ends on "the" or a comma ends no sentence."""
+    story = (
+        "    The regulator said it would review the merger of the two lenders\n"
+        "after complaints from rival banks, the\n"
+        "Northern Savings group said in a statement published on Tuesday.\n"
+        "    It said the review should be finished within eight weeks and\n"
+        "that a ruling was due in the autumn, its chairman,\n"
+        "John Gallagher, told reporters at the regulator's offices in Dublin.\n"
+    )
+    assert text.wrap_width(story) > 0
+    assert [" ".join(story[a:b].split()) for a, b in text.split_sentences(story)] == [
+        "The regulator said it would review the merger of the two lenders after complaints "
+        "from rival banks, the Northern Savings group said in a statement published on "
+        "Tuesday.",
+        "It said the review should be finished within eight weeks and that a ruling was due "
+        "in the autumn, its chairman, John Gallagher, told reporters at the regulator's "
+        "offices in Dublin.",
+    ]
+
+
 def test_unwrapped_lines_still_end_at_a_line_break() -> None:
     """A headline line over a body, and short list lines, are not a wrapped paragraph."""
     sample = "Markets rally on rate hopes\nShares rose sharply on Monday as traders bet on cuts."

@@ -241,14 +241,31 @@ _END = re.compile(
 # by the writer, so a sentence runs on across it. Wrap widths are 60-80 columns in practice;
 # a text whose lines are much longer holds one paragraph per line and is not wrapped.
 _WRAP_SHARE = 0.75
+_NEW_PARAGRAPH = re.compile(r"[ \t]|\s*[-*\u2022]\s")  # an indented line or a list item
+# Words a sentence does not end on: a wrapped line ending in one (or in a comma) runs on
+# whatever its length ("... against Allegheny International Inc, the / Pittsburgh-based").
+_RUNS_ON = word_set(
+    """a an the of to in into on onto at by for from with and or nor but as than its his her
+    their our your my whose"""
+)
 _MAX_WRAP_WIDTH = 100
 _MIN_WRAPPED_LINES = 3
 
 
 def wrap_width(text: str) -> int:
-    """The column `text` is hard-wrapped at, or 0 when its lines are not wrapped."""
-    lengths = sorted(len(line.rstrip()) for line in text.split("\n") if line.strip())
-    if len(lengths) < _MIN_WRAPPED_LINES:
+    """The column `text` is hard-wrapped at, or 0 when its lines are not wrapped. A
+    paragraph's last line is as short as its sentence leaves it, so only the lines a
+    paragraph goes on after count: a short wire story of three two-line paragraphs is
+    wrapped as surely as a long one."""
+    lines = text.split("\n")
+    if sum(1 for line in lines if line.strip()) < _MIN_WRAPPED_LINES:
+        return 0
+    lengths = sorted(
+        len(line.rstrip())
+        for line, after in zip(lines, [*lines[1:], ""], strict=True)
+        if line.strip() and after.strip() and not _NEW_PARAGRAPH.match(after)
+    )
+    if not lengths:
         return 0
     width = lengths[(9 * (len(lengths) - 1)) // 10]  # most lines reach it; a few overrun
     full = sum(1 for n in lengths if n >= _WRAP_SHARE * width)
@@ -287,7 +304,8 @@ def _next_starts_sentence(text: str, pos: int) -> bool:
 
 # Bump when `split_sentences` moves where sentences start or end: the sentence vectors an
 # index stores per sentence are then made anew by the next `newsdesk ingest` or `enrich`.
-SPLIT_VERSION = "2"  # 2: a wrapped paragraph's short first line runs on
+SPLIT_VERSION = "3"  # 2: a wrapped paragraph's short first line runs on; 3: short stories
+# are wrapped too, and a wrapped line ending in "the" or a comma runs on
 
 
 def split_key(model: str) -> str:
@@ -330,7 +348,8 @@ def _split_lines(text: str, start: int, end: int, width: int) -> list[tuple[int,
     """Break a span at line breaks that clearly end a line (no joining punctuation), except
     where the text's wrap width broke the line. In wrapped text the first line of a
     paragraph may be short and still run on: a dateline was cut from its start ("United
-    Airlines, a subsidiary of UAL / Inc, said its load factor ...")."""
+    Airlines, a subsidiary of UAL / Inc, said its load factor ..."); and a line that ends
+    on a comma or a word no sentence ends on ("the", "of", "its") runs on at any length."""
     pieces: list[tuple[int, int]] = []
     s = start
     for m in re.finditer(r"\n", text[start:end]):
@@ -341,6 +360,9 @@ def _split_lines(text: str, start: int, end: int, width: int) -> list[tuple[int,
             if len(line) >= _WRAP_SHARE * width:
                 continue
             if _opens_paragraph(text, line_start) and line[-1:] not in _LINE_ENDS:
+                continue
+            last = line.rsplit(None, 1)[-1] if line.strip() else ""
+            if line.endswith(",") or last.lower() in _RUNS_ON:
                 continue
         before = text[s:nl].rstrip()
         if before and (

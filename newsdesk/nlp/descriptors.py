@@ -27,14 +27,15 @@ from newsdesk.core.text import STOPWORDS, content_terms, word_set, word_spans
 from newsdesk.core.types import Descriptor, Entity
 
 # What the stored descriptors were mined by: an index mined by another version is re-mined.
-MINER_VERSION = "10"  # 2: quotes mined with the descriptors; 3: and the names; 4: surnames
+MINER_VERSION = "11"  # 2: quotes mined with the descriptors; 3: and the names; 4: surnames
 # resolved over the whole article (`people.coreferred`), names written in full or as initials;
 # 5: a wording quoted each time it is used is a term, not a quote; 6: surnames never spread
 # over dates, initials before a written-out first name; 7: a person at the end of an
 # organisation's span, peers by their title, initials of "the ..." names; 8: the name before
 # an apposition speaks ("X, a ... officer, said"); 9: no company word in a cut name; 10: the
 # speaker named before an affiliation or after a role, continuation past the names of the
-# attribution before, a quotation closing one inside it attributed after
+# attribution before, a quotation closing one inside it attributed after; 11: short wire
+# stories read as wrapped (`text.wrap_width`), so a quotation runs on across their lines
 
 NAME_LABELS = frozenset(("PERSON", "ORG"))
 # Entities that may modify a role ("Italian Prime Minister", "Microsoft chairman").
