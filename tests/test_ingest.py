@@ -454,22 +454,20 @@ def _kill_9_and_rerun(
 
 
 @pytest.mark.slow
-def test_kill_9_at_random_moments_then_rerun_equals_uninterrupted(tmp_path: Path, embedder) -> None:
-    folder = _kill_corpus(tmp_path)
-    _kill_9_and_rerun(folder, tmp_path, embedder, runs=4, killed_at_least=3, seed=20261127)
-
-
-@pytest.mark.slow
-@pytest.mark.long
-def test_kill_9_at_random_moments_then_rerun_equals_uninterrupted_long(
-    request: pytest.FixtureRequest, tmp_path: Path, embedder
+@pytest.mark.parametrize(
+    "runs, killed_at_least",
+    [pytest.param(4, 3, id="short"), pytest.param(10, 7, id="long", marks=pytest.mark.long)],
+)
+def test_kill_9_at_random_moments_then_rerun_equals_uninterrupted(
+    request: pytest.FixtureRequest, tmp_path: Path, embedder, runs: int, killed_at_least: int
 ) -> None:
-    from test_load import long_selected
+    from test_load import skip_unless_long_selected
 
-    if not long_selected(request.config):
-        pytest.skip("ten kills: run with -m long")
+    skip_unless_long_selected(request)
     folder = _kill_corpus(tmp_path)
-    _kill_9_and_rerun(folder, tmp_path, embedder, runs=10, killed_at_least=7, seed=20261127)
+    _kill_9_and_rerun(
+        folder, tmp_path, embedder, runs=runs, killed_at_least=killed_at_least, seed=20261127
+    )
 
 
 @pytest.mark.slow

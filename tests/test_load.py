@@ -253,6 +253,13 @@ def long_selected(config: pytest.Config) -> bool:
     return bool(re.search(r"(?<!not )\blong\b", expr))
 
 
+def skip_unless_long_selected(request: pytest.FixtureRequest) -> None:
+    """Skip a test (or a parameter of one) marked `long` unless the run asked for long
+    tests: a -m given on the command line replaces the default "not long"."""
+    if request.node.get_closest_marker("long") and not long_selected(request.config):
+        pytest.skip("a long variant: run with -m long")
+
+
 @pytest.mark.long
 def test_twenty_concurrent_sessions_long(
     request: pytest.FixtureRequest, load_archive: tuple[Path, list[str], str], tmp_path: Path

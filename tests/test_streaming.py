@@ -252,41 +252,26 @@ def _streaming_corpus(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "runs, killed_at_least",
+    [pytest.param(3, 2, id="short"), pytest.param(4, 3, id="long", marks=pytest.mark.long)],
+)
 def test_kill_9_while_streaming_formats_then_rerun_equals_uninterrupted(
-    tmp_path: Path, embedder
+    request: pytest.FixtureRequest, tmp_path: Path, embedder, runs: int, killed_at_least: int
 ) -> None:
     """A JSON Lines export read in parts, a web archive, a PDF and Word files: killed at
     random moments (early, midway, late), then run again, the index is the one an
     uninterrupted ingest makes (which stores all but the web archive's page of no text)."""
     from test_ingest import _kill_9_and_rerun
+    from test_load import skip_unless_long_selected
 
+    skip_unless_long_selected(request)
     _kill_9_and_rerun(
         _streaming_corpus(tmp_path),
         tmp_path,
         embedder,
-        runs=3,
-        killed_at_least=2,
-        seed=20261204,
-        code=4,
-    )
-
-
-@pytest.mark.slow
-@pytest.mark.long
-def test_kill_9_while_streaming_formats_then_rerun_equals_uninterrupted_long(
-    request: pytest.FixtureRequest, tmp_path: Path, embedder
-) -> None:
-    from test_ingest import _kill_9_and_rerun
-    from test_load import long_selected
-
-    if not long_selected(request.config):
-        pytest.skip("four kills: run with -m long")
-    _kill_9_and_rerun(
-        _streaming_corpus(tmp_path),
-        tmp_path,
-        embedder,
-        runs=4,
-        killed_at_least=3,
+        runs=runs,
+        killed_at_least=killed_at_least,
         seed=20261204,
         code=4,
     )

@@ -7,6 +7,7 @@ import textwrap
 import threading
 from pathlib import Path
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -125,69 +126,67 @@ def test_hard_wrapped_paragraphs_read_as_their_unwrapped_sentences(
     assert [" ".join(wrapped[a:b].split()) for a, b in spans] == [s for p in paragraphs for s in p]
 
 
-def test_a_wrapped_paragraphs_short_first_line_runs_on() -> None:
-    """A wire story whose dateline was cut from its first line: the lede is one sentence,
-    not "United Airlines, a subsidiary of UAL" and the rest; the table's rows stay apart."""
-    story = (
-        "United Airlines, a subsidiary of UAL\n"
-        "Inc, said its load factor in March rose to 70.6 pct from 66.2\n"
-        "pct in the same period a year ago, the best March since 1979.\n"
-        "    United said its March traffic jumped 23.2 pct to 6.05\n"
-        "billion revenue passenger miles from 4.91 billion revenue miles.\n"
+# Wire copy as the wires write it (invented stories): (text, its sentences unwrapped).
+WIRE_COPY = {
+    # The dateline was cut from the first line: the lede is one sentence, not "Northway
+    # Air, a unit of Fenmoor" and the rest; the table's rows stay apart.
+    "short first line": (
+        "Northway Air, a unit of Fenmoor\n"
+        "Holdings Inc, said its load factor in May rose to 71.4 pct from 68.0\n"
+        "pct a year ago, its best May since it began flying in 1981.\n"
+        "    Northway said its May traffic grew 12.5 pct to 1.20\n"
+        "billion revenue passenger miles from 1.07 billion a year ago.\n"
         "    Shr 1.23 dlrs vs 1.10 dlrs\n"
-        "    Net 5.6 mln vs 4.3 mln\n"
-    )
-    assert text.wrap_width(story) > 0
-    assert [" ".join(story[a:b].split()) for a, b in text.split_sentences(story)] == [
-        "United Airlines, a subsidiary of UAL Inc, said its load factor in March rose to 70.6 "
-        "pct from 66.2 pct in the same period a year ago, the best March since 1979.",
-        "United said its March traffic jumped 23.2 pct to 6.05 billion revenue passenger "
-        "miles from 4.91 billion revenue miles.",
-        "Shr 1.23 dlrs vs 1.10 dlrs",
-        "Net 5.6 mln vs 4.3 mln",
-    ]
-
-
-def test_a_short_wrapped_story_is_read_as_wrapped() -> None:
-    """Three paragraphs of two lines each: every paragraph's last line is short, yet the
-    text is wrapped, and each sentence runs on across its line break."""
-    story = (
+        "    Net 5.6 mln vs 4.3 mln\n",
+        [
+            "Northway Air, a unit of Fenmoor Holdings Inc, said its load factor in May rose "
+            "to 71.4 pct from 68.0 pct a year ago, its best May since it began flying in 1981.",
+            "Northway said its May traffic grew 12.5 pct to 1.20 billion revenue passenger "
+            "miles from 1.07 billion a year ago.",
+            "Shr 1.23 dlrs vs 1.10 dlrs",
+            "Net 5.6 mln vs 4.3 mln",
+        ],
+    ),
+    # Three paragraphs of two lines: every paragraph's last line is short, yet it is wrapped.
+    "short story": (
         "Harbour Pumps Ltd said its\n"
         "Coastal Engineering unit won a contract to supply the port of\n"
         "Dunmore.\n"
         "    The company said the contract is worth about 2.5 mln stg,\n"
         "payable over three years.\n"
         "    Harbour Pumps said work would start in June at its plant\n"
-        "in Wexford.\n"
-    )
-    assert text.wrap_width(story) > 0
-    assert [" ".join(story[a:b].split()) for a, b in text.split_sentences(story)] == [
-        "Harbour Pumps Ltd said its Coastal Engineering unit won a contract to supply the "
-        "port of Dunmore.",
-        "The company said the contract is worth about 2.5 mln stg, payable over three years.",
-        "Harbour Pumps said work would start in June at its plant in Wexford.",
-    ]
-
-
-def test_a_wrapped_line_ending_on_the_or_a_comma_runs_on() -> None:
-    """However short, a wrapped line that ends on "the" or a comma ends no sentence."""
-    story = (
+        "in Wexford.\n",
+        [
+            "Harbour Pumps Ltd said its Coastal Engineering unit won a contract to supply the "
+            "port of Dunmore.",
+            "The company said the contract is worth about 2.5 mln stg, payable over three years.",
+            "Harbour Pumps said work would start in June at its plant in Wexford.",
+        ],
+    ),
+    # However short, a wrapped line that ends on "the" or a comma ends no sentence.
+    "line ends on the or a comma": (
         "    The regulator said it would review the merger of the two lenders\n"
         "after complaints from rival banks, the\n"
         "Northern Savings group said in a statement published on Tuesday.\n"
         "    It said the review should be finished within eight weeks and\n"
         "that a ruling was due in the autumn, its chairman,\n"
-        "John Gallagher, told reporters at the regulator's offices in Dublin.\n"
-    )
+        "John Gallagher, told reporters at the regulator's offices in Dublin.\n",
+        [
+            "The regulator said it would review the merger of the two lenders after complaints "
+            "from rival banks, the Northern Savings group said in a statement published on "
+            "Tuesday.",
+            "It said the review should be finished within eight weeks and that a ruling was due "
+            "in the autumn, its chairman, John Gallagher, told reporters at the regulator's "
+            "offices in Dublin.",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("story, sentences", WIRE_COPY.values(), ids=WIRE_COPY.keys())
+def test_wire_copy_reads_as_its_unwrapped_sentences(story: str, sentences: list[str]) -> None:
     assert text.wrap_width(story) > 0
-    assert [" ".join(story[a:b].split()) for a, b in text.split_sentences(story)] == [
-        "The regulator said it would review the merger of the two lenders after complaints "
-        "from rival banks, the Northern Savings group said in a statement published on "
-        "Tuesday.",
-        "It said the review should be finished within eight weeks and that a ruling was due "
-        "in the autumn, its chairman, John Gallagher, told reporters at the regulator's "
-        "offices in Dublin.",
-    ]
+    assert [" ".join(story[a:b].split()) for a, b in text.split_sentences(story)] == sentences
 
 
 def test_unwrapped_lines_still_end_at_a_line_break() -> None:
