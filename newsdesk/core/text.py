@@ -243,7 +243,7 @@ _END = re.compile(
 _WRAP_SHARE = 0.75
 _NEW_PARAGRAPH = re.compile(r"[ \t]|\s*[-*\u2022]\s")  # an indented line or a list item
 # Words a sentence does not end on: a wrapped line ending in one (or in a comma) runs on
-# whatever its length ("... against Allegheny International Inc, the / Pittsburgh-based").
+# whatever its length ("... after complaints from rival banks, the / Northern Savings group").
 _RUNS_ON = word_set(
     """a an the of to in into on onto at by for from with and or nor but as than its his her
     their our your my whose"""
@@ -347,8 +347,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 def _split_lines(text: str, start: int, end: int, width: int) -> list[tuple[int, int]]:
     """Break a span at line breaks that clearly end a line (no joining punctuation), except
     where the text's wrap width broke the line. In wrapped text the first line of a
-    paragraph may be short and still run on: a dateline was cut from its start ("United
-    Airlines, a subsidiary of UAL / Inc, said its load factor ..."); and a line that ends
+    paragraph may be short and still run on: a dateline was cut from its start ("Northway
+    Air, a unit of Fenmoor / Holdings Inc, said its load factor ..."); and a line that ends
     on a comma or a word no sentence ends on ("the", "of", "its") runs on at any length."""
     pieces: list[tuple[int, int]] = []
     s = start
