@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import SAMPLE, SHARED_DATA, SHARED_REUTERS, ChromaServer, make_settings
+from helpers import (
+    SAMPLE,
+    SHARED_DATA,
+    SHARED_REUTERS,
+    ChromaServer,
+    long_selected,
+    make_settings,
+)
 
 if TYPE_CHECKING:
     from newsdesk.assistant import Assistant
@@ -21,6 +28,13 @@ if TYPE_CHECKING:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test (or a parameter of one) marked `long` runs only when the run asks for long
+    tests: `-m slow` alone would otherwise select the long variants of slow tests."""
+    if item.get_closest_marker("long") and not long_selected(item.config):
+        pytest.skip("a long variant: run with -m long")
 
 
 # Indexes of ../shared built earlier, to skip minutes of ingest while developing (read here,

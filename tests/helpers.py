@@ -6,6 +6,7 @@ Fixtures live in conftest.py; modules import these names with `from helpers impo
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import pytest
 
 if TYPE_CHECKING:
     from newsdesk.core.config import Settings
@@ -71,6 +74,22 @@ WIRE = [
         "Howard said.",
     ),
 ]
+
+
+def long_selected(config: pytest.Config) -> bool:
+    """True when the run asked for `long` tests (-m long, -m "slow or long"; not "not long").
+    A -m on the command line replaces the default "not long", so conftest skips a `long`
+    test the run did not ask for by name."""
+    expr = str(config.getoption("markexpr") or "")
+    return bool(re.search(r"(?<!not )\blong\b", expr))
+
+
+def short_and_long(short: tuple[Any, ...], long: tuple[Any, ...]) -> list[Any]:
+    """The parameters of a test run at two sizes: `short` by default, `long` marked so."""
+    return [
+        pytest.param(*short, id="short"),
+        pytest.param(*long, id="long", marks=pytest.mark.long),
+    ]
 
 
 def make_settings(index: Path, **kw: Any) -> Settings:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import short_and_long
 from test_load import (  # noqa: F401 (load_archive is a fixture)
     ARTIFACTS,
     FOLLOWUPS,
@@ -30,7 +31,6 @@ from test_load import (  # noqa: F401 (load_archive is a fixture)
     TOKEN,
     letters,
     load_archive,
-    long_selected,
     percentile,
     serving,
     token,
@@ -180,19 +180,14 @@ def run_api_load(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "seconds, out",
+    short_and_long((SHORT_SECONDS, "api-load.json"), (LONG_SECONDS, "api-load-long.json")),
+)
 def test_fifty_concurrent_streaming_api_clients(
     load_archive: tuple[Path, list[str], str],  # noqa: F811 (the fixture)
     tmp_path: Path,
+    seconds: float,
+    out: str,
 ) -> None:
-    run_api_load(load_archive, tmp_path, SHORT_SECONDS, "api-load.json")
-
-
-@pytest.mark.long
-def test_fifty_concurrent_streaming_api_clients_long(
-    request: pytest.FixtureRequest,
-    load_archive: tuple[Path, list[str], str],  # noqa: F811 (the fixture)
-    tmp_path: Path,
-) -> None:
-    if not long_selected(request.config):
-        pytest.skip("thirty seconds of load: run with -m long")
-    run_api_load(load_archive, tmp_path, LONG_SECONDS, "api-load-long.json")
+    run_api_load(load_archive, tmp_path, seconds, out)

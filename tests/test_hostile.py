@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 from helpers import make_settings
 from index_checks import assert_consistent, snapshot
-from test_load import long_selected
 from test_ui_render import assert_inert
 
 from newsdesk.assistant import Assistant, build_answerer
@@ -355,12 +354,9 @@ def test_a_ten_megabyte_line_chunks_with_matching_offsets() -> None:
 
 
 @pytest.mark.long
-def test_hostile_archive_at_full_size(
-    request: pytest.FixtureRequest, tmp_path: Path, embedder: Any
-) -> None:
-    """The 10 MB line and a million-character field ingested in full (minutes of embedding)."""
-    if not long_selected(request.config):
-        pytest.skip("embeds ~11,000 chunks: run with -m long")
+def test_hostile_archive_at_full_size(tmp_path: Path, embedder: Any) -> None:
+    """The 10 MB line and a million-character field ingested in full (minutes of embedding:
+    ~11,000 chunks)."""
     archive = write_archive(tmp_path / "archive", hostile_files(full_size=True))
     index = tmp_path / "index"
     report = ingest(make_settings(index), [str(archive)], embedder=embedder)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import SAMPLE, SHARED_DATA, make_settings
+from helpers import SAMPLE, SHARED_DATA, make_settings, short_and_long
 from index_checks import (
     ARTICLE,
     assert_consistent,
@@ -454,16 +454,10 @@ def _kill_9_and_rerun(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "runs, killed_at_least",
-    [pytest.param(4, 3, id="short"), pytest.param(10, 7, id="long", marks=pytest.mark.long)],
-)
+@pytest.mark.parametrize("runs, killed_at_least", short_and_long((4, 3), (10, 7)))
 def test_kill_9_at_random_moments_then_rerun_equals_uninterrupted(
-    request: pytest.FixtureRequest, tmp_path: Path, embedder, runs: int, killed_at_least: int
+    tmp_path: Path, embedder, runs: int, killed_at_least: int
 ) -> None:
-    from test_load import skip_unless_long_selected
-
-    skip_unless_long_selected(request)
     folder = _kill_corpus(tmp_path)
     _kill_9_and_rerun(
         folder, tmp_path, embedder, runs=runs, killed_at_least=killed_at_least, seed=20261127

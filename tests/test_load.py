@@ -29,7 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import REPO, SEED_QUESTION, SHARED, free_port, stop_process, wait_for_port
+from helpers import (
+    REPO,
+    SEED_QUESTION,
+    SHARED,
+    free_port,
+    short_and_long,
+    stop_process,
+    wait_for_port,
+)
 from test_ui_app import ask, client, content, plain, questions, reply
 
 from newsdesk.assistant import clean_question
@@ -241,32 +249,13 @@ def run_load(
 
 
 @pytest.mark.slow
-def test_twenty_concurrent_sessions_short(
-    load_archive: tuple[Path, list[str], str], tmp_path: Path
+@pytest.mark.parametrize(
+    "seconds, out", short_and_long((SHORT_SECONDS, "load.json"), (LONG_SECONDS, "load-long.json"))
+)
+def test_twenty_concurrent_sessions(
+    load_archive: tuple[Path, list[str], str], tmp_path: Path, seconds: float, out: str
 ) -> None:
-    run_load(load_archive, tmp_path, SHORT_SECONDS, "load.json")
-
-
-def long_selected(config: pytest.Config) -> bool:
-    """True when the run asked for `long` tests (-m long, -m "slow or long"; not "not long")."""
-    expr = str(config.getoption("markexpr") or "")
-    return bool(re.search(r"(?<!not )\blong\b", expr))
-
-
-def skip_unless_long_selected(request: pytest.FixtureRequest) -> None:
-    """Skip a test (or a parameter of one) marked `long` unless the run asked for long
-    tests: a -m given on the command line replaces the default "not long"."""
-    if request.node.get_closest_marker("long") and not long_selected(request.config):
-        pytest.skip("a long variant: run with -m long")
-
-
-@pytest.mark.long
-def test_twenty_concurrent_sessions_long(
-    request: pytest.FixtureRequest, load_archive: tuple[Path, list[str], str], tmp_path: Path
-) -> None:
-    if not long_selected(request.config):
-        pytest.skip("five minutes of load: run with -m long")
-    run_load(load_archive, tmp_path, LONG_SECONDS, "load-long.json")
+    run_load(load_archive, tmp_path, seconds, out)
 
 
 def test_the_isolation_check_catches_foreign_words_and_a_wrong_history() -> None:

@@ -133,8 +133,9 @@ def test_update_prune_duplicates_and_another_model_keep_sentences_exact(
 
 def test_sentences_cut_by_an_older_splitter_are_made_anew(tmp_path: Path) -> None:
     """Vectors stored before the splitter changed (under the model's bare identity, as
-    version 1 stored them) are not read at the wrong places: the next enrich makes them
-    anew, and until then the reader leaves the ranking alone."""
+    version 1 stored them) are not read at the wrong places: none is found for the model
+    until the next enrich makes them anew (and `reader.rerank` leaves a ranking alone when
+    an article has none)."""
     root, index = tmp_path / "archive", tmp_path / "index"
     write(root, STORIES)
     emb = HashingEmbedder()

@@ -10,7 +10,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from helpers import SHARED_DATA, make_settings, open_ledger
+from helpers import SHARED_DATA, make_settings, open_ledger, short_and_long
 from test_documents import WXR, warc_file
 from test_loaders import ATOM, RSS, write
 
@@ -252,20 +252,15 @@ def _streaming_corpus(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "runs, killed_at_least",
-    [pytest.param(3, 2, id="short"), pytest.param(4, 3, id="long", marks=pytest.mark.long)],
-)
+@pytest.mark.parametrize("runs, killed_at_least", short_and_long((3, 2), (4, 3)))
 def test_kill_9_while_streaming_formats_then_rerun_equals_uninterrupted(
-    request: pytest.FixtureRequest, tmp_path: Path, embedder, runs: int, killed_at_least: int
+    tmp_path: Path, embedder, runs: int, killed_at_least: int
 ) -> None:
     """A JSON Lines export read in parts, a web archive, a PDF and Word files: killed at
     random moments (early, midway, late), then run again, the index is the one an
     uninterrupted ingest makes (which stores all but the web archive's page of no text)."""
     from test_ingest import _kill_9_and_rerun
-    from test_load import skip_unless_long_selected
 
-    skip_unless_long_selected(request)
     _kill_9_and_rerun(
         _streaming_corpus(tmp_path),
         tmp_path,
